@@ -1,0 +1,33 @@
+/**
+ * Dataset registry: the names the CLI, experiments and notebooks use.
+ */
+import type { ImageDataset } from "./dataset.ts";
+import { UserInputError } from "../util/errors.ts";
+import { loadFashionMnist } from "./fashion_mnist.ts";
+import { loadMnist } from "./mnist.ts";
+
+export * from "./dataset.ts";
+export * from "./idx.ts";
+export * from "./fashion_mnist.ts";
+export * from "./mnist.ts";
+export * from "./toy2d.ts";
+export * from "./transforms.ts";
+export * from "./iterator.ts";
+
+export const IMAGE_DATASETS = ["mnist", "fashion-mnist"] as const;
+export type ImageDatasetName = typeof IMAGE_DATASETS[number];
+
+export function isImageDatasetName(name: string): name is ImageDatasetName {
+  return (IMAGE_DATASETS as readonly string[]).includes(name);
+}
+
+export function loadImageDataset(name: string, split: "train" | "test"): Promise<ImageDataset> {
+  switch (name) {
+    case "mnist":
+      return loadMnist(split);
+    case "fashion-mnist":
+      return loadFashionMnist(split);
+    default:
+      throw new UserInputError(`unknown dataset '${name}': use one of ${IMAGE_DATASETS.join(", ")}`);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * DCGAN — Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+ * Generative Adversarial Networks" (2016), sized for 28×28 grey images.
+ *
+ * The paper's guidelines (§3), all followed here:
+ *  - strided convolutions instead of pooling (D) and fractionally-strided ones for upsampling (G);
+ *  - batch norm in G and D, except G's output layer and D's input layer;
+ *  - no fully connected hidden layers (only G's projection of z and D's final logit);
+ *  - ReLU in G with tanh output; LeakyReLU(0.2) in D;
+ *  - Adam, lr 2e-4, β₁ = 0.5; weights ~ N(0, 0.02).
+ * Losses: the original minimax D loss and the non-saturating G loss (Goodfellow et al. 2014).
+ *
+ * Layout (read top to bottom): config → builders → model (one D step, one G step) → registry entry.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { dcganNormal } from "../../nn/init.ts";
+import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.ts";
+import type { WeightOwner } from "../../nn/state.ts";
+import { Rng } from "../../util/rng.ts";
+import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+
+// ---------------------------------------------------------------------------------------------
+// config
+
+export interface DcganConfig extends Record<string, unknown> {
+  /** Dimension of the latent z ~ N(0, I). */
+  latentDim: number;
+  /** Channels of G's last hidden layer (doubled once towards the 7×7 projection). */
+  generatorFilters: number;
+  /** Channels of D's first conv layer (doubled once). */
+  discriminatorFilters: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  /** Kernel size of every (transposed) convolution. */
+  kernelSize: number;
+}
+
+export const DCGAN_DEFAULTS: DcganConfig = {
+  latentDim: 100,
+  generatorFilters: 64,
+  discriminatorFilters: 64,
+  learningRate: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  kernelSize: 4,
+};
+
+// ---------------------------------------------------------------------------------------------
+// builders
+
+/** G: z → dense(7·7·2f) → BN → ReLU → convT(f, s2) → BN → ReLU → convT(c, s2) → tanh. */
+export function buildGenerator(config: DcganConfig, data: DataSpec, rng: Rng): tf.Sequential {
+  const { latentDim, generatorFilters: f, kernelSize } = config;
+  const h0 = data.height / 4;
+  const w0 = data.width / 4;
+  if (!Number.isInteger(h0) || !Number.isInteger(w0)) {
+    throw new Error(`dcgan needs image sides divisible by 4, got ${data.height}×${data.width}`);
+  }
+  return tf.sequential({
+    name: "generator",
+    layers: [
+      tf.layers.dense({
+        inputShape: [latentDim],
+        units: h0 * w0 * 2 * f,
+        useBias: false,
+        kernelInitializer: dcganNormal(rng),
+      }),
+      tf.layers.batchNormalization({ momentum: 0.9 }),
+      tf.layers.reLU(),
+      tf.layers.reshape({ targetShape: [h0, w0, 2 * f] }),
+      tf.layers.conv2dTranspose({
+        filters: f,
+        kernelSize,
+        strides: 2,
+        padding: "same",
+        useBias: false,
+        kernelInitializer: dcganNormal(rng),
+      }),
+      tf.layers.batchNormalization({ momentum: 0.9 }),
+      tf.layers.reLU(),
+      tf.layers.conv2dTranspose({
+        filters: data.channels,
+        kernelSize,
+        strides: 2,
+        padding: "same",
+        activation: "tanh",
+        kernelInitializer: dcganNormal(rng),
+      }),
+    ],
+  });
+}
+
+/** D: x → conv(f, s2) → LReLU → conv(2f, s2) → BN → LReLU → flatten → dense(1) (a logit). */
+export function buildDiscriminator(config: DcganConfig, data: DataSpec, rng: Rng): tf.Sequential {
+  const { discriminatorFilters: f, kernelSize } = config;
+  return tf.sequential({
+    name: "discriminator",
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [data.height, data.width, data.channels],
+        filters: f,
+        kernelSize,
+        strides: 2,
+        padding: "same",
+        kernelInitializer: dcganNormal(rng),
+      }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.conv2d({
+        filters: 2 * f,
+        kernelSize,
+        strides: 2,
+        padding: "same",
+        useBias: false,
+        kernelInitializer: dcganNormal(rng),
+      }),
+      tf.layers.batchNormalization({ momentum: 0.9 }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 1, kernelInitializer: dcganNormal(rng) }),
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// model
+
+export class Dcgan implements GenerativeModel {
+  readonly name = "dcgan";
+  readonly rng: Rng;
+  readonly generator: tf.Sequential;
+  readonly discriminator: tf.Sequential;
+  readonly #generatorOptimizer: tf.AdamOptimizer;
+  readonly #discriminatorOptimizer: tf.AdamOptimizer;
+
+  constructor(readonly config: DcganConfig, readonly dataSpec: DataSpec, seed: number) {
+    this.rng = new Rng(seed);
+    const initRng = this.rng.fork();
+    this.generator = buildGenerator(config, dataSpec, initRng);
+    this.discriminator = buildDiscriminator(config, dataSpec, initRng);
+    const { learningRate, beta1, beta2 } = config;
+    this.#generatorOptimizer = tf.train.adam(learningRate, beta1, beta2);
+    this.#discriminatorOptimizer = tf.train.adam(learningRate, beta1, beta2);
+  }
+
+  #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
+    return tf.randomNormal([n, this.config.latentDim], 0, 1, "float32", seed);
+  }
+
+  /** D step: minimize −log D(x) − log(1 − D(G(z))) over D's weights; G is held fixed. */
+  discriminatorStep(real: tf.Tensor4D): number {
+    const n = real.shape[0];
+    const z = this.#latent(n);
+    const loss = tf.tidy(() => {
+      const fake = this.generator.apply(z, { training: true }) as tf.Tensor4D;
+      return this.#discriminatorOptimizer.minimize(() => {
+        const realLogits = this.discriminator.apply(real, { training: true }) as tf.Tensor;
+        const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
+        return discriminatorLoss(realLogits, fakeLogits);
+      }, true, this.discriminator.trainableWeights.map((w) => w.read() as tf.Variable))!;
+    });
+    z.dispose();
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    return value;
+  }
+
+  /** G step: minimize −log D(G(z)) (non-saturating) over G's weights; D is held fixed. */
+  generatorStep(n: number): number {
+    const z = this.#latent(n);
+    const loss = tf.tidy(() =>
+      this.#generatorOptimizer.minimize(() => {
+        const fake = this.generator.apply(z, { training: true }) as tf.Tensor4D;
+        const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
+        return nonSaturatingGeneratorLoss(fakeLogits);
+      }, true, this.generator.trainableWeights.map((w) => w.read() as tf.Variable))!
+    );
+    z.dispose();
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    return value;
+  }
+
+  trainStep(batch: Batch): Record<string, number> {
+    const discriminator = this.discriminatorStep(batch.x);
+    const generator = this.generatorStep(batch.x.shape[0]);
+    return { d_loss: discriminator, g_loss: generator };
+  }
+
+  sample(n: number, options: SampleOptions = {}): tf.Tensor4D {
+    return tf.tidy(() => {
+      const z = this.#latent(n, options.seed);
+      return this.generator.apply(z, { training: false }) as tf.Tensor4D;
+    });
+  }
+
+  weightGroups(): Record<string, WeightOwner> {
+    return { generator: this.generator, discriminator: this.discriminator };
+  }
+
+  optimizers(): Record<string, tf.Optimizer> {
+    return { generator: this.#generatorOptimizer, discriminator: this.#discriminatorOptimizer };
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+    this.discriminator.dispose();
+    this.#generatorOptimizer.dispose();
+    this.#discriminatorOptimizer.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// registry entry
+
+export const dcganEntry: ModelEntry<DcganConfig> = {
+  name: "dcgan",
+  description: "DCGAN (Radford et al. 2016) with the non-saturating generator loss",
+  defaults: DCGAN_DEFAULTS,
+  quick: { generatorFilters: 16, discriminatorFilters: 16, steps: 20, batch: 16 },
+  defaultDataset: "mnist",
+  create: (config, data, seed) => new Dcgan(config, data, seed),
+};

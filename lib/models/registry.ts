@@ -1,0 +1,20 @@
+/**
+ * CLI name → model entry. Every model family registers here, so `deno task train <model>`,
+ * experiments and notebooks build models the same way.
+ */
+import { UserInputError } from "../util/errors.ts";
+import type { ModelEntry } from "./types.ts";
+import { dcganEntry } from "./gan/dcgan.ts";
+
+// deno-lint-ignore no-explicit-any
+export const MODELS: Record<string, ModelEntry<any>> = {
+  [dcganEntry.name]: dcganEntry,
+};
+
+export function getModelEntry(name: string): ModelEntry {
+  const entry = MODELS[name];
+  if (!entry) {
+    throw new UserInputError(`unknown model '${name}': available models are ${Object.keys(MODELS).join(", ")}`);
+  }
+  return entry;
+}

@@ -1,0 +1,58 @@
+/**
+ * The model contract: the trainer, the CLI, metrics and notebooks know models only through it.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.ts";
+import type { WeightOwner } from "../nn/state.ts";
+
+/** One training batch. Images are NHWC; their range is what the model asked for in `dataSpec`. */
+export interface Batch {
+  x: tf.Tensor4D;
+  /** Integer class labels, shape [N] (int32), when the dataset has them. */
+  labels?: tf.Tensor1D;
+}
+
+export interface SampleOptions {
+  /** Class labels for conditional models (length n). */
+  labels?: number[];
+  /** Seed for the sampling noise; defaults to the model's own RNG stream. */
+  seed?: number;
+}
+
+/** How a model wants its data: value range and which image shape it was built for. */
+export interface DataSpec {
+  range: "[-1,1]" | "[0,1]" | "binary";
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface GenerativeModel {
+  readonly name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly dataSpec: DataSpec;
+  /** One optimisation step. Returns the losses as plain numbers; allocates no lasting tensors. */
+  trainStep(batch: Batch, step: number): Record<string, number>;
+  /** n images in [-1, 1], NHWC. The caller disposes the result. */
+  sample(n: number, options?: SampleOptions): tf.Tensor4D;
+  /** Named groups of state for checkpoints: a tf.layers model or a list of tf.Variables each
+   * (e.g. { generator, discriminator }). Includes non-trainable state such as batch-norm statistics. */
+  weightGroups(): Record<string, WeightOwner>;
+  /** Optimizers by name; their state is checkpointed alongside the variables. */
+  optimizers(): Record<string, tf.Optimizer>;
+  /** The model's own RNG (noise for steps and samples); checkpointed so resume is exact. */
+  readonly rng: Rng;
+  /** Release all tensors the model owns. */
+  dispose(): void;
+}
+
+/** Everything needed to build a model by CLI name. */
+export interface ModelEntry<Config extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  description: string;
+  defaults: Config;
+  /** Steps/batch used by `--quick` (tests, notebooks, CI). */
+  quick: Partial<Config> & { steps?: number; batch?: number };
+  defaultDataset: string;
+  create(config: Config, data: DataSpec & { numClasses: number }, seed: number): GenerativeModel;
+}

@@ -1,0 +1,42 @@
+/**
+ * Atomic file writes (temp file in the same directory + rename), so a crash or kill -9 never
+ * leaves a half-written checkpoint, config or metrics file behind.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+  else await Deno.writeFile(tmp, data);
+  await Deno.rename(tmp, path);
+}
+
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+export async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await Deno.readTextFile(path)) as T;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** The current git commit (with "-dirty" when the tree has changes), or "unknown". */
+export function gitCommit(): string {
+  try {
+    const run = (args: string[]) =>
+      new TextDecoder().decode(new Deno.Command("git", { args, stderr: "null" }).outputSync().stdout).trim();
+    const head = run(["rev-parse", "--short=12", "HEAD"]);
+    if (!head) return "unknown";
+    const dirty = run(["status", "--porcelain", "--untracked-files=no"]) !== "";
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return "unknown";
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./png.ts";
+export * from "./chart.ts";
+export * from "./notebook.ts";

@@ -1,0 +1,19 @@
+/**
+ * genlab's public API (re-exports only). Layers, top to bottom: cli → train → models → metrics /
+ * sampling → nn → data → viz → backend. See README.md.
+ */
+export * from "./lib/backend/mod.ts";
+export * from "./lib/data/mod.ts";
+export * from "./lib/util/rng.ts";
+export * from "./lib/util/errors.ts";
+export * from "./lib/nn/init.ts";
+export * from "./lib/nn/losses.ts";
+export * from "./lib/nn/state.ts";
+export * from "./lib/models/types.ts";
+export * from "./lib/models/registry.ts";
+export * from "./lib/models/gan/dcgan.ts";
+export * from "./lib/train/trainer.ts";
+export * from "./lib/train/run_dir.ts";
+export * from "./lib/train/checkpoint.ts";
+export * from "./lib/util/files.ts";
+export * from "./lib/viz/mod.ts";
