@@ -30,16 +30,28 @@ export function showImages(images: tf.Tensor4D, options: GridOptions = {}): unkn
   return jupyter.image(png);
 }
 
-/** Show a vega-lite chart inline as a static PNG (vega-lite MIME output is also attached, so
- * JupyterLab renders it interactively; the PNG keeps text visible everywhere else). */
+/** Base64 in chunks: `btoa(String.fromCharCode(...bytes))` overflows the call stack past ~125 KB. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Inline specs larger than this are not attached as vega-lite MIME (the PNG alone is shown), so
+ * committed notebooks stay small. */
+const MAX_INLINE_SPEC_BYTES = 50_000;
+
+/** Show a vega-lite chart inline as a static PNG. Small specs are also attached as vega-lite MIME
+ * output so JupyterLab renders them interactively; the PNG keeps text visible everywhere else. */
 export async function showChart(spec: VegaLiteSpec): Promise<void> {
   const { png } = await renderChart(spec);
   if (!jupyter) {
     console.log(`(chart: ${png.length} bytes of PNG)`);
     return;
   }
-  await jupyter.display({
-    "image/png": btoa(String.fromCharCode(...png)),
-    "application/vnd.vegalite.v5+json": spec,
-  }, { raw: true });
+  const data: Record<string, unknown> = { "image/png": toBase64(png) };
+  if (JSON.stringify(spec).length <= MAX_INLINE_SPEC_BYTES) data["application/vnd.vegalite.v5+json"] = spec;
+  await jupyter.display(data, { raw: true });
 }
