@@ -16,7 +16,25 @@ import { useBackend } from "./helpers.ts";
 
 Deno.test("idx: parses a hand-made file and rejects truncation", () => {
   // magic 0x00000803 (uint8, 3 dims), dims 2×2×3, then 12 bytes
-  const bytes = new Uint8Array([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, ...Array.from({ length: 12 }, (_, i) => i)]);
+  const bytes = new Uint8Array([
+    0,
+    0,
+    8,
+    3,
+    0,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0,
+    3,
+    ...Array.from({ length: 12 }, (_, i) => i),
+  ]);
   const parsed = parseIdx(bytes);
   assert.deepEqual(parsed.shape, [2, 2, 3]);
   assert.equal(parsed.data[11], 11);
@@ -69,7 +87,10 @@ Deno.test("transforms: [-1,1], [0,1] and binarized scalings are exact", async ()
   const pixels = new Uint8Array([0, 127, 128, 255]);
   const shape: [number, number, number, number] = [1, 2, 2, 1];
   const a = scalePixels(pixels, shape, "[-1,1]");
-  assert.deepEqual(Array.from(a.dataSync()), [-1, 127 / 127.5 - 1, 128 / 127.5 - 1, 1].map(Math.fround));
+  assert.deepEqual(
+    Array.from(a.dataSync()),
+    [-1, 127 / 127.5 - 1, 128 / 127.5 - 1, 1].map(Math.fround),
+  );
   const b = scalePixels(pixels, shape, "[0,1]");
   assert.deepEqual(Array.from(b.dataSync()), [0, 127 / 255, 128 / 255, 1].map(Math.fround));
   const c = scalePixels(pixels, shape, "binary");

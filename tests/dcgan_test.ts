@@ -7,7 +7,8 @@ import { bceWithLogits, discriminatorLoss, nonSaturatingGeneratorLoss } from "..
 import { Dcgan, DCGAN_DEFAULTS } from "../lib/models/gan/dcgan.ts";
 import { useBackend } from "./helpers.ts";
 
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-6) =>
+  assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 
 Deno.test("losses: closed forms at D = 1/2 and at confident logits", async () => {
   await useBackend("cpu");
@@ -71,7 +72,8 @@ Deno.test("dcgan: D steps change only D, G steps change only G", async () => {
     { range: "[-1,1]", height: 28, width: 28, channels: 1 },
     0,
   );
-  const snapshot = (m: tf.LayersModel) => m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+  const snapshot = (m: tf.LayersModel) =>
+    m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
   const x = tf.randomUniform([2, 28, 28, 1], -1, 1) as tf.Tensor4D;
   const g0 = snapshot(model.generator), d0 = snapshot(model.discriminator);
   model.discriminatorStep(x);

@@ -9,6 +9,7 @@ import { readMetrics } from "../lib/train/run_dir.ts";
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from "../lib/train/checkpoint.ts";
 import { MODELS } from "../lib/models/registry.ts";
 import { Dcgan } from "../lib/models/gan/dcgan.ts";
+import type { Batch } from "../lib/models/types.ts";
 import { tempDir, useBackend } from "./helpers.ts";
 
 /** A DCGAN small enough for the exact-but-slow cpu backend. */
@@ -22,7 +23,10 @@ Deno.test("trainer: same seed twice on cpu → identical losses; another seed di
   await useBackend("cpu");
   const runs = [];
   for (const seed of [11, 11, 12]) {
-    const result = await train(tinySpec(3, seed), { out: `${await tempDir("det")}/run`, progress: false });
+    const result = await train(tinySpec(3, seed), {
+      out: `${await tempDir("det")}/run`,
+      progress: false,
+    });
     runs.push(result.losses.map(({ d_loss, g_loss }) => [d_loss, g_loss]));
     result.model.dispose();
   }
@@ -32,7 +36,10 @@ Deno.test("trainer: same seed twice on cpu → identical losses; another seed di
 
 Deno.test("trainer: stop + resume reproduces an uninterrupted run exactly (cpu)", async () => {
   await useBackend("cpu");
-  const straight = await train(tinySpec(6), { out: `${await tempDir("straight")}/run`, progress: false });
+  const straight = await train(tinySpec(6), {
+    out: `${await tempDir("straight")}/run`,
+    progress: false,
+  });
   straight.model.dispose();
   const dir = `${await tempDir("resume")}/run`;
   const first = await train(tinySpec(6), { out: dir, progress: false, stopAfter: 3 });
@@ -52,8 +59,21 @@ Deno.test("trainer: kill -9 mid-run, then --resume → no gap, no duplicate step
   const dir = `${await tempDir("kill")}/run`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "-A", "lib/cli/main.ts", "train", "dcgan", "--quick", "--steps", "40", "--out", dir,
-      "--checkpoint-every", "5", "--backend", "wasm", "--no-progress",
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "train",
+      "dcgan",
+      "--quick",
+      "--steps",
+      "40",
+      "--out",
+      dir,
+      "--checkpoint-every",
+      "5",
+      "--backend",
+      "wasm",
+      "--no-progress",
     ],
     stdout: "null",
     stderr: "null",
@@ -74,7 +94,17 @@ Deno.test("trainer: kill -9 mid-run, then --resume → no gap, no duplicate step
   assert.ok(checkpoint.step >= 10 && checkpoint.step <= before.length);
 
   const resume = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/main.ts", "train", "--resume", dir, "--backend", "wasm", "--no-progress"],
+    args: [
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "train",
+      "--resume",
+      dir,
+      "--backend",
+      "wasm",
+      "--no-progress",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -110,7 +140,7 @@ Deno.test("trainer: leak guard stops a leaking model with a clear message", asyn
   entry.create = (config, data, seed) => {
     const model = original(config, data, seed) as Dcgan;
     const step = model.trainStep.bind(model);
-    model.trainStep = (batch, n) => {
+    model.trainStep = (batch: Batch, n: number) => {
       tf.keep(tf.zeros([1])); // the bug: a tensor that outlives the step
       return step(batch, n);
     };
@@ -130,7 +160,11 @@ Deno.test("trainer: leak guard stops a leaking model with a clear message", asyn
 Deno.test("trainer: a NaN loss stops the run, names the last good checkpoint, keeps it", async () => {
   await useBackend("cpu");
   const dir = `${await tempDir("nan")}/run`;
-  const spec = { ...tinySpec(6), checkpointEvery: 2, modelConfig: { ...tinySpec(6).modelConfig, learningRate: 1e30 } };
+  const spec = {
+    ...tinySpec(6),
+    checkpointEvery: 2,
+    modelConfig: { ...tinySpec(6).modelConfig, learningRate: 1e30 },
+  };
   const error = await train(spec, { out: dir, progress: false }).then(() => null, (e) => e);
   assert.ok(error instanceof TrainingError, `expected a TrainingError, got ${error}`);
   assert.match(error.message, /became (NaN|Infinity|-Infinity) at step \d+/);
@@ -139,7 +173,10 @@ Deno.test("trainer: a NaN loss stops the run, names the last good checkpoint, ke
   for (const c of checkpoints) {
     const { tensors } = await loadCheckpoint(c.path);
     for (const t of tensors.values()) {
-      assert.ok(t.dataSync().every(Number.isFinite), `checkpoint ${c.step} holds non-finite weights`);
+      assert.ok(
+        t.dataSync().every(Number.isFinite),
+        `checkpoint ${c.step} holds non-finite weights`,
+      );
       t.dispose();
     }
   }

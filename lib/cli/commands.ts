@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { MODELS } from "../models/registry.ts";
 import { loadRun, resolveSpec, train } from "../train/trainer.ts";
+import { openRunDir } from "../train/run_dir.ts";
 import { imageGridPng } from "../viz/png.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import { UsageError } from "./common.ts";
@@ -28,28 +29,34 @@ interface TrainFlags {
 }
 
 export async function runTrain(model: string | undefined, flags: TrainFlags): Promise<void> {
-  if (!flags.resume && !model) throw new UsageError("train needs a model name (e.g. 'train dcgan') or --resume <run-dir>");
-  if (model && !MODELS[model]) {
-    throw new UsageError(`unknown model '${model}': available models are ${Object.keys(MODELS).join(", ")}`);
+  if (!flags.resume && !model) {
+    throw new UsageError("train needs a model name (e.g. 'train dcgan') or --resume <run-dir>");
   }
-  await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
-  const result = flags.resume
-    ? await train({ resume: flags.resume, steps: flags.steps }, { progress: flags.progress })
-    : await train(
-      resolveSpec(model!, {
-        dataset: flags.dataset,
-        steps: flags.steps,
-        batch: flags.batch,
-        seed: flags.seed,
-        quick: flags.quick,
-        sampleEvery: flags.sampleEvery,
-        checkpointEvery: flags.checkpointEvery,
-        modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
-      }),
-      { out: flags.out, progress: flags.progress },
+  if (model && !MODELS[model]) {
+    throw new UsageError(
+      `unknown model '${model}': available models are ${Object.keys(MODELS).join(", ")}`,
     );
+  }
+  // Validate everything before touching the backend or the disk.
+  const spec = flags.resume ? null : resolveSpec(model!, {
+    dataset: flags.dataset,
+    steps: flags.steps,
+    batch: flags.batch,
+    seed: flags.seed,
+    quick: flags.quick,
+    sampleEvery: flags.sampleEvery,
+    checkpointEvery: flags.checkpointEvery,
+    modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
+  });
+  if (flags.resume) await openRunDir(flags.resume);
+  await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
+  const result = spec
+    ? await train(spec, { out: flags.out, progress: flags.progress })
+    : await train({ resume: flags.resume!, steps: flags.steps }, { progress: flags.progress });
   result.model.dispose();
-  console.log(`run:     ${result.runDir} (${result.step} steps, ${result.wallSeconds.toFixed(1)} s)`);
+  console.log(
+    `run:     ${result.runDir} (${result.step} steps, ${result.wallSeconds.toFixed(1)} s)`,
+  );
   console.log(`samples: ${result.samplesPng}`);
   console.log(`chart:   ${result.chartPng}`);
 }
@@ -58,6 +65,7 @@ export async function runSample(
   runDir: string,
   flags: { n: number; seed: number; out?: string; backend: BackendName },
 ): Promise<void> {
+  await openRunDir(runDir);
   await setupBackend({ backend: flags.backend, verbose: true });
   const { model, step } = await loadRun(runDir);
   const images = model.sample(flags.n, { seed: flags.seed });

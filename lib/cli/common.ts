@@ -9,7 +9,9 @@ export { UserInputError as UsageError } from "../util/errors.ts";
 export function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
+    }
     return n;
   };
 }
@@ -17,7 +19,9 @@ export function positiveInt(name: string) {
 export function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got '${value}'`);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got '${value}'`);
+    }
     return n;
   };
 }
@@ -25,20 +29,27 @@ export function nonNegativeInt(name: string) {
 export function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${value}'`);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${name} must be a positive number, got '${value}'`);
+    }
     return n;
   };
 }
 
 export function backendName(value: string): BackendName {
   if (!isBackendName(value)) {
-    throw new InvalidArgumentError(`unknown backend '${value}': use one of ${BACKEND_NAMES.join(", ")}`);
+    throw new InvalidArgumentError(
+      `unknown backend '${value}': use one of ${BACKEND_NAMES.join(", ")}`,
+    );
   }
   return value;
 }
 
 /** `--set key=value` (repeatable) → model config overrides; values parsed as JSON when possible. */
-export function collectSetting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+export function collectSetting(
+  value: string,
+  previous: Record<string, unknown> = {},
+): Record<string, unknown> {
   const eq = value.indexOf("=");
   if (eq < 1) throw new InvalidArgumentError(`--set expects key=value, got '${value}'`);
   const key = value.slice(0, eq);

@@ -20,6 +20,7 @@ import {
   positiveNumber,
 } from "./common.ts";
 import { runDemo, runInfo, runSample, runTrain } from "./commands.ts";
+import { publishRun } from "../train/publish.ts";
 
 export function buildProgram(): Command {
   const program = new Command("genlab")
@@ -41,9 +42,21 @@ export function buildProgram(): Command {
     .option("--out <dir>", "run directory (default runs/<model>-<dataset>-<timestamp>)")
     .option("--resume <run-dir>", "continue a run from its latest checkpoint")
     .option("--quick", "tiny config and few steps (tests, CI, notebooks)")
-    .option("--sample-every <n>", "write a sample grid every n steps", positiveInt("--sample-every"))
-    .option("--checkpoint-every <n>", "write a checkpoint every n steps", positiveInt("--checkpoint-every"))
-    .option("--set <key=value>", "override a model option (repeatable), e.g. --set latentDim=64", collectSetting)
+    .option(
+      "--sample-every <n>",
+      "write a sample grid every n steps",
+      positiveInt("--sample-every"),
+    )
+    .option(
+      "--checkpoint-every <n>",
+      "write a checkpoint every n steps",
+      positiveInt("--checkpoint-every"),
+    )
+    .option(
+      "--set <key=value>",
+      "override a model option (repeatable), e.g. --set latentDim=64",
+      collectSetting,
+    )
     .option("--no-progress", "no progress output")
     .action(runTrain);
 
@@ -65,6 +78,15 @@ export function buildProgram(): Command {
     .action(async (runDir: string, options: Record<string, unknown>) => {
       const { runEval } = await import("./eval.ts");
       await runEval(runDir, options);
+    });
+
+  program.command("publish")
+    .description("copy a finished run's grid, chart, metrics and provenance into results/<name>/")
+    .argument("<run-dir>", "a finished run directory")
+    .argument("<results-dir>", "e.g. results/dcgan-mnist")
+    .action(async (runDir: string, resultsDir: string) => {
+      const files = await publishRun(runDir, resultsDir);
+      console.log(`${resultsDir}: ${files.join(", ")}`);
     });
 
   program.command("info")

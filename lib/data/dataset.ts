@@ -21,7 +21,11 @@ export interface ImageDataset {
 }
 
 /** A new dataset holding only the given rows (in that order). */
-export function subset(dataset: ImageDataset, indices: ArrayLike<number>, split: string): ImageDataset {
+export function subset(
+  dataset: ImageDataset,
+  indices: ArrayLike<number>,
+  split: string,
+): ImageDataset {
   const pixels = dataset.height * dataset.width * dataset.channels;
   const images = new Uint8Array(indices.length * pixels);
   const labels = new Uint8Array(indices.length);

@@ -42,7 +42,9 @@ export async function loadFashionMnist(
     readGz(`${dir}/${prefix}-labels-idx1-ubyte.gz`).then(parseIdx),
   ]);
   const [count, height, width] = images.shape;
-  if (labels.shape[0] !== count) throw new Error(`Fashion-MNIST ${split}: image/label count mismatch`);
+  if (labels.shape[0] !== count) {
+    throw new Error(`Fashion-MNIST ${split}: image/label count mismatch`);
+  }
   return {
     name: "fashion-mnist",
     split,

@@ -29,7 +29,9 @@ export class BatchIterator {
     seed: number,
   ) {
     if (batchSize < 1 || batchSize > dataset.count) {
-      throw new UserInputError(`--batch must be between 1 and ${dataset.count} for ${dataset.name}`);
+      throw new UserInputError(
+        `--batch must be between 1 and ${dataset.count} for ${dataset.name}`,
+      );
     }
     this.#rng = new Rng(seed);
     this.#epochStartState = this.#rng.state();

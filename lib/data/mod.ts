@@ -28,6 +28,8 @@ export function loadImageDataset(name: string, split: "train" | "test"): Promise
     case "fashion-mnist":
       return loadFashionMnist(split);
     default:
-      throw new UserInputError(`unknown dataset '${name}': use one of ${IMAGE_DATASETS.join(", ")}`);
+      throw new UserInputError(
+        `unknown dataset '${name}': use one of ${IMAGE_DATASETS.join(", ")}`,
+      );
   }
 }

@@ -6,11 +6,17 @@ import type { DataSpec } from "../models/types.ts";
 
 /** uint8 pixels → the model's range: [-1,1] (GANs, diffusion), [0,1], or {0,1} binarized at 0.5
  * (likelihood models on binarized MNIST, deterministic threshold). */
-export function scalePixels(pixels: Uint8Array, shape: [number, number, number, number], range: DataSpec["range"]): tf.Tensor4D {
+export function scalePixels(
+  pixels: Uint8Array,
+  shape: [number, number, number, number],
+  range: DataSpec["range"],
+): tf.Tensor4D {
   const values = new Float32Array(pixels.length);
-  if (range === "[-1,1]") for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] / 127.5 - 1;
-  else if (range === "[0,1]") for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] / 255;
-  else for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] >= 128 ? 1 : 0;
+  if (range === "[-1,1]") {
+    for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] / 127.5 - 1;
+  } else if (range === "[0,1]") {
+    for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] / 255;
+  } else for (let i = 0; i < pixels.length; i++) values[i] = pixels[i] >= 128 ? 1 : 0;
   return tf.tensor4d(values, shape);
 }
 

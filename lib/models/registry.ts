@@ -14,7 +14,9 @@ export const MODELS: Record<string, ModelEntry<any>> = {
 export function getModelEntry(name: string): ModelEntry {
   const entry = MODELS[name];
   if (!entry) {
-    throw new UserInputError(`unknown model '${name}': available models are ${Object.keys(MODELS).join(", ")}`);
+    throw new UserInputError(
+      `unknown model '${name}': available models are ${Object.keys(MODELS).join(", ")}`,
+    );
   }
   return entry;
 }

@@ -9,9 +9,15 @@ import * as tf from "@tensorflow/tfjs";
 
 export type WeightOwner = tf.LayersModel | tf.Variable[];
 
-function entries(owner: WeightOwner): Array<{ label: string; read(): tf.Tensor; write(t: tf.Tensor): void }> {
+function entries(
+  owner: WeightOwner,
+): Array<{ label: string; read(): tf.Tensor; write(t: tf.Tensor): void }> {
   if (Array.isArray(owner)) {
-    return owner.map((v) => ({ label: v.name, read: () => v, write: (t: tf.Tensor) => v.assign(t) }));
+    return owner.map((v) => ({
+      label: v.name,
+      read: () => v,
+      write: (t: tf.Tensor) => v.assign(t),
+    }));
   }
   return owner.weights.map((w) => ({
     label: w.originalName,
@@ -30,14 +36,21 @@ export function collectWeights(groups: Record<string, WeightOwner>): Map<string,
 }
 
 /** Write saved values back by position; shapes must match exactly. */
-export function restoreWeights(groups: Record<string, WeightOwner>, saved: Map<string, tf.Tensor>): void {
+export function restoreWeights(
+  groups: Record<string, WeightOwner>,
+  saved: Map<string, tf.Tensor>,
+): void {
   const byPosition = new Map<string, tf.Tensor>();
   for (const [name, tensor] of saved) byPosition.set(name.slice(0, name.indexOf(":")), tensor);
   for (const [group, owner] of Object.entries(groups)) {
     entries(owner).forEach((e, i) => {
       const key = `${group}/${i}`;
       const value = byPosition.get(key);
-      if (!value) throw new Error(`checkpoint has no weight ${key} (${e.label}): was it written by another model config?`);
+      if (!value) {
+        throw new Error(
+          `checkpoint has no weight ${key} (${e.label}): was it written by another model config?`,
+        );
+      }
       const current = e.read();
       if (!tf.util.arraysEqual(current.shape, value.shape)) {
         throw new Error(

@@ -35,7 +35,9 @@ export async function saveCheckpoint<Extra>(
   let offset = 0;
   for (const [name, tensor] of tensors) {
     const dtype = tensor.dtype === "int32" ? "int32" : "float32";
-    const values = tensor.dtype === dtype ? await tensor.data() : await tensor.cast("float32").data();
+    const values = tensor.dtype === dtype
+      ? await tensor.data()
+      : await tensor.cast("float32").data();
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
     records.push({ name, dtype, shape: tensor.shape, offset, length: bytes.length });
     chunks.push(bytes);

@@ -18,7 +18,8 @@ export class Progress {
     if (!this.enabled) return;
     if (Deno.stderr.isTerminal()) {
       this.#bar = new cliProgress.SingleBar({
-        format: `${this.label} [{bar}] {value}/{total} | {rate} step/s | ETA {eta_formatted} | {losses}`,
+        format:
+          `${this.label} [{bar}] {value}/{total} | {rate} step/s | ETA {eta_formatted} | {losses}`,
         stream: process.stderr,
         hideCursor: true,
       }, cliProgress.Presets.shades_classic);

@@ -47,7 +47,9 @@ export function defaultRunDir(model: string, dataset: string): string {
 export async function createRunDir(root: string): Promise<RunPaths> {
   const paths = runPaths(root);
   if (await exists(paths.config)) {
-    throw new UserInputError(`${root} already holds a run: pass --resume ${root} to continue it, or choose another --out`);
+    throw new UserInputError(
+      `${root} already holds a run: pass --resume ${root} to continue it, or choose another --out`,
+    );
   }
   for (const dir of [paths.root, paths.samples, paths.charts, paths.checkpoints]) {
     await Deno.mkdir(dir, { recursive: true });
@@ -58,7 +60,9 @@ export async function createRunDir(root: string): Promise<RunPaths> {
 export async function openRunDir(root: string): Promise<RunPaths> {
   const paths = runPaths(root.replace(/\/+$/, ""));
   if (!(await exists(paths.config))) {
-    throw new UserInputError(`${root} is not a run directory (no config.json): check the path, e.g. ls runs/`);
+    throw new UserInputError(
+      `${root} is not a run directory (no config.json): check the path, e.g. ls runs/`,
+    );
   }
   return paths;
 }

@@ -7,11 +7,10 @@
  *   final grid, chart, summary.json
  */
 import * as tf from "@tensorflow/tfjs";
-import { backendInfo } from "../backend/mod.ts";
-// TODO(backend): wire the wasm watchdog heartbeat here.
-const heartbeat = () => {};
+import { backendInfo, heartbeat } from "../backend/mod.ts";
 import { BatchIterator, type IteratorState } from "../data/iterator.ts";
-import { loadImageDataset } from "../data/mod.ts";
+import { IMAGE_DATASETS, isImageDatasetName, loadImageDataset } from "../data/mod.ts";
+import { UserInputError } from "../util/errors.ts";
 import { getModelEntry } from "../models/registry.ts";
 import type { GenerativeModel } from "../models/types.ts";
 import { collectWeights, restoreWeights } from "../nn/state.ts";
@@ -94,19 +93,30 @@ export function resolveSpec(
 ): TrainSpec {
   const entry = getModelEntry(model);
   const { steps: quickSteps, batch: quickBatch, ...quickConfig } = flags.quick ? entry.quick : {};
-  const modelConfig = { ...entry.defaults, ...(flags.quick ? quickConfig : {}), ...flags.modelConfig };
+  const modelConfig = {
+    ...entry.defaults,
+    ...(flags.quick ? quickConfig : {}),
+    ...flags.modelConfig,
+  };
   for (const key of Object.keys(flags.modelConfig ?? {})) {
     if (!(key in entry.defaults)) {
-      throw new TrainingError(
-        `${model} has no option '${key}': its options are ${Object.keys(entry.defaults).join(", ")}`,
-        2,
+      throw new UserInputError(
+        `${model} has no option '${key}': its options are ${
+          Object.keys(entry.defaults).join(", ")
+        }`,
       );
     }
+  }
+  const dataset = flags.dataset ?? entry.defaultDataset;
+  if (!isImageDatasetName(dataset)) {
+    throw new UserInputError(
+      `unknown dataset '${dataset}': use one of ${IMAGE_DATASETS.join(", ")}`,
+    );
   }
   const steps = flags.steps ?? quickSteps ?? 1000;
   return {
     model,
-    dataset: flags.dataset ?? entry.defaultDataset,
+    dataset,
     steps,
     batch: flags.batch ?? quickBatch ?? 64,
     seed: flags.seed ?? 0,
@@ -166,7 +176,12 @@ export async function train(
     history = await truncateMetrics(paths.metrics, step);
     const config = await readJson<Record<string, unknown>>(paths.config);
     const resumes = (config.resumes as unknown[] | undefined) ?? [];
-    resumes.push({ fromStep: step, at: new Date().toISOString(), commit: gitCommit(), backend: backendInfo() });
+    resumes.push({
+      fromStep: step,
+      at: new Date().toISOString(),
+      commit: gitCommit(),
+      backend: backendInfo(),
+    });
     await writeJsonAtomic(paths.config, { ...config, spec, resumes });
   } else {
     await writeJsonAtomic(paths.config, {
@@ -174,7 +189,11 @@ export async function train(
       model: { name: model.name, config: model.config, dataSpec: model.dataSpec },
       dataset: { name: dataset.name, count: dataset.count, provenance: dataset.provenance },
       backend: backendInfo(),
-      versions: { deno: Deno.version.deno, tfjs: tf.version.tfjs, typescript: Deno.version.typescript },
+      versions: {
+        deno: Deno.version.deno,
+        tfjs: tf.version.tfjs,
+        typescript: Deno.version.typescript,
+      },
       commit: gitCommit(),
       command: ["deno", ...Deno.args].join(" "),
       created: new Date().toISOString(),
@@ -182,7 +201,11 @@ export async function train(
   }
 
   const metrics = await MetricsWriter.open(paths.metrics);
-  const progress = new Progress(spec.steps, `${spec.model}/${spec.dataset}`, options.progress ?? true);
+  const progress = new Progress(
+    spec.steps,
+    `${spec.model}/${spec.dataset}`,
+    options.progress ?? true,
+  );
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -216,7 +239,9 @@ export async function train(
       const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v));
       if (bad) {
         throw new TrainingError(
-          `${bad[0]} became ${bad[1]} at step ${step}; stopped without saving it. Last good checkpoint: ` +
+          `${bad[0]} became ${
+            bad[1]
+          } at step ${step}; stopped without saving it. Last good checkpoint: ` +
             `step ${lastCheckpointStep} in ${paths.checkpoints}. Try a lower --lr or another --seed.`,
           3,
         );
@@ -322,7 +347,9 @@ async function writeLossChart(
     const chunk = history.slice(i, i + window);
     const row: Record<string, number> = { step: chunk.at(-1)!.step };
     for (const key of Object.keys(chunk[0])) {
-      if (key !== "step" && key !== "time") row[key] = chunk.reduce((s, r) => s + r[key], 0) / chunk.length;
+      if (key !== "step" && key !== "time") {
+        row[key] = chunk.reduce((s, r) => s + r[key], 0) / chunk.length;
+      }
     }
     rows.push(row);
   }
@@ -406,11 +433,18 @@ async function restoreCheckpoint(
 }
 
 /** Rebuild a run's model from config.json and its latest checkpoint (for sample / eval). */
-export async function loadRun(runDir: string): Promise<{ model: GenerativeModel; spec: TrainSpec; step: number }> {
+export async function loadRun(
+  runDir: string,
+): Promise<{ model: GenerativeModel; spec: TrainSpec; step: number }> {
   const paths = await openRunDir(runDir);
   const { spec } = await readJson<{ spec: TrainSpec }>(paths.config);
   const latest = (await listCheckpoints(paths.checkpoints)).at(-1);
-  if (!latest) throw new TrainingError(`${runDir} has no checkpoint yet: train it first (--resume ${runDir})`, 2);
+  if (!latest) {
+    throw new TrainingError(
+      `${runDir} has no checkpoint yet: train it first (--resume ${runDir})`,
+      2,
+    );
+  }
   const { model } = await buildModel(spec);
   const extra = await restoreCheckpoint(model, null, latest.path);
   return { model, spec, step: extra.step };

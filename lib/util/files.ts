@@ -31,7 +31,9 @@ export async function exists(path: string): Promise<boolean> {
 export function gitCommit(): string {
   try {
     const run = (args: string[]) =>
-      new TextDecoder().decode(new Deno.Command("git", { args, stderr: "null" }).outputSync().stdout).trim();
+      new TextDecoder().decode(
+        new Deno.Command("git", { args, stderr: "null" }).outputSync().stdout,
+      ).trim();
     const head = run(["rev-parse", "--short=12", "HEAD"]);
     if (!head) return "unknown";
     const dirty = run(["status", "--porcelain", "--untracked-files=no"]) !== "";

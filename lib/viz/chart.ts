@@ -51,7 +51,9 @@ export function lossChartSpec(
   options: { title?: string; keys?: string[]; width?: number; height?: number } = {},
 ): VegaLiteSpec {
   const keys = options.keys ??
-    [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !["step", "time", "epoch"].includes(k));
+    [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) =>
+      !["step", "time", "epoch"].includes(k)
+    );
   const values = rows.flatMap((r) =>
     keys.filter((k) => Number.isFinite(r[k])).map((k) => ({ step: r.step, loss: k, value: r[k] }))
   );

@@ -52,6 +52,8 @@ export async function showChart(spec: VegaLiteSpec): Promise<void> {
     return;
   }
   const data: Record<string, unknown> = { "image/png": toBase64(png) };
-  if (JSON.stringify(spec).length <= MAX_INLINE_SPEC_BYTES) data["application/vnd.vegalite.v5+json"] = spec;
+  if (JSON.stringify(spec).length <= MAX_INLINE_SPEC_BYTES) {
+    data["application/vnd.vegalite.v5+json"] = spec;
+  }
   await jupyter.display(data, { raw: true });
 }

@@ -18,7 +18,9 @@ export interface GridOptions {
 /** A grid of NHWC images (1 or 3 channels) as PNG bytes. Does not dispose `images`. */
 export function imageGridPng(images: tf.Tensor4D, options: GridOptions = {}): Uint8Array {
   const [n, height, width, channels] = images.shape;
-  if (channels !== 1 && channels !== 3) throw new Error(`imageGridPng: 1 or 3 channels, got ${channels}`);
+  if (channels !== 1 && channels !== 3) {
+    throw new Error(`imageGridPng: 1 or 3 channels, got ${channels}`);
+  }
   const columns = options.columns ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / columns);
   const padding = options.padding ?? 2;
@@ -37,7 +39,8 @@ export function imageGridPng(images: tf.Tensor4D, options: GridOptions = {}): Ui
     const y0 = padding + Math.floor(i / columns) * (tileH + padding);
     for (let y = 0; y < tileH; y++) {
       for (let x = 0; x < tileW; x++) {
-        const src = ((i * height + Math.floor(y / scale)) * width + Math.floor(x / scale)) * channels;
+        const src = ((i * height + Math.floor(y / scale)) * width + Math.floor(x / scale)) *
+          channels;
         const dst = ((y0 + y) * outW + x0 + x) * channels;
         for (let c = 0; c < channels; c++) {
           pixels[dst + c] = Math.max(0, Math.min(255, Math.round(toByte(values[src + c]))));

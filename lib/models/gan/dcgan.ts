@@ -153,11 +153,15 @@ export class Dcgan implements GenerativeModel {
     const z = this.#latent(n);
     const loss = tf.tidy(() => {
       const fake = this.generator.apply(z, { training: true }) as tf.Tensor4D;
-      return this.#discriminatorOptimizer.minimize(() => {
-        const realLogits = this.discriminator.apply(real, { training: true }) as tf.Tensor;
-        const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
-        return discriminatorLoss(realLogits, fakeLogits);
-      }, true, this.discriminator.trainableWeights.map((w) => w.read() as tf.Variable))!;
+      return this.#discriminatorOptimizer.minimize(
+        () => {
+          const realLogits = this.discriminator.apply(real, { training: true }) as tf.Tensor;
+          const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
+          return discriminatorLoss(realLogits, fakeLogits);
+        },
+        true,
+        this.discriminator.trainableWeights.map((w) => w.read() as tf.Variable),
+      )!;
     });
     z.dispose();
     const value = loss.dataSync()[0];
@@ -169,11 +173,15 @@ export class Dcgan implements GenerativeModel {
   generatorStep(n: number): number {
     const z = this.#latent(n);
     const loss = tf.tidy(() =>
-      this.#generatorOptimizer.minimize(() => {
-        const fake = this.generator.apply(z, { training: true }) as tf.Tensor4D;
-        const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
-        return nonSaturatingGeneratorLoss(fakeLogits);
-      }, true, this.generator.trainableWeights.map((w) => w.read() as tf.Variable))!
+      this.#generatorOptimizer.minimize(
+        () => {
+          const fake = this.generator.apply(z, { training: true }) as tf.Tensor4D;
+          const fakeLogits = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
+          return nonSaturatingGeneratorLoss(fakeLogits);
+        },
+        true,
+        this.generator.trainableWeights.map((w) => w.read() as tf.Variable),
+      )!
     );
     z.dispose();
     const value = loss.dataSync()[0];
@@ -181,7 +189,7 @@ export class Dcgan implements GenerativeModel {
     return value;
   }
 
-  trainStep(batch: Batch): Record<string, number> {
+  trainStep(batch: Batch, _step: number): Record<string, number> {
     const discriminator = this.discriminatorStep(batch.x);
     const generator = this.generatorStep(batch.x.shape[0]);
     return { d_loss: discriminator, g_loss: generator };
