@@ -17,3 +17,5 @@ export * from "./lib/train/run_dir.ts";
 export * from "./lib/train/checkpoint.ts";
 export * from "./lib/util/files.ts";
 export * from "./lib/viz/mod.ts";
+export * from "./lib/metrics/mod.ts";
+export * from "./lib/sampling/mod.ts";

@@ -21,6 +21,7 @@ import {
 } from "./common.ts";
 import { runDemo, runInfo, runSample, runTrain } from "./commands.ts";
 import { publishRun } from "../train/publish.ts";
+import { runEval } from "./eval.ts";
 
 export function buildProgram(): Command {
   const program = new Command("genlab")
@@ -75,10 +76,7 @@ export function buildProgram(): Command {
     .option("--n <count>", "number of generated samples", positiveInt("--n"), 10000)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
     .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
-    .action(async (runDir: string, options: Record<string, unknown>) => {
-      const { runEval } = await import("./eval.ts");
-      await runEval(runDir, options);
-    });
+    .action(runEval);
 
   program.command("publish")
     .description("copy a finished run's grid, chart, metrics and provenance into results/<name>/")
