@@ -3,7 +3,7 @@
  * score the samples against the dataset's test split with genlab's feature classifier
  * (classifier FID/KID/IS, precision/recall). Writes <run-dir>/metrics.json with provenance.
  */
-import { type BackendName, backendInfo, setupBackend } from "../backend/mod.ts";
+import { backendInfo, type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
 import { loadRun } from "../train/trainer.ts";
 import { openRunDir } from "../train/run_dir.ts";
@@ -42,15 +42,24 @@ export async function runEval(
     backend: backendInfo(),
     wall_seconds: Number(wallSeconds.toFixed(1)),
     commit: gitCommit(),
-    command: ["deno", "task", "eval", runDir, "--n", String(flags.n), "--seed", String(flags.seed)].join(" "),
+    command: ["deno", "task", "eval", runDir, "--n", String(flags.n), "--seed", String(flags.seed)]
+      .join(" "),
     created: new Date().toISOString(),
   };
   await writeJsonAtomic(`${paths.root}/metrics.json`, record);
   const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(4));
   console.log(`classifier FID   ${fmt(scores.classifier_fid)}`);
-  console.log(`classifier KID   ${fmt(scores.classifier_kid_mean)} ± ${fmt(scores.classifier_kid_std)}`);
-  console.log(`classifier IS    ${fmt(scores.classifier_is_mean)} ± ${fmt(scores.classifier_is_std)}`);
+  console.log(
+    `classifier KID   ${fmt(scores.classifier_kid_mean)} ± ${fmt(scores.classifier_kid_std)}`,
+  );
+  console.log(
+    `classifier IS    ${fmt(scores.classifier_is_mean)} ± ${fmt(scores.classifier_is_std)}`,
+  );
   console.log(`precision/recall ${fmt(scores.precision)} / ${fmt(scores.recall)}`);
-  console.log(`(${scores.n} samples vs ${scores.n_reference} ${scores.reference}; ${wallSeconds.toFixed(1)} s)`);
+  console.log(
+    `(${scores.n} samples vs ${scores.n_reference} ${scores.reference}; ${
+      wallSeconds.toFixed(1)
+    } s)`,
+  );
   console.log(`→ ${paths.root}/metrics.json`);
 }

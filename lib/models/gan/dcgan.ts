@@ -34,6 +34,9 @@ export interface DcganConfig extends Record<string, unknown> {
   beta2: number;
   /** Kernel size of every (transposed) convolution. */
   kernelSize: number;
+  /** Normalization in D's hidden conv layer: the paper's batch norm, or none (D then sees real
+   * and fake batches without cross-sample statistics). */
+  discriminatorNorm: "batch" | "none";
 }
 
 export const DCGAN_DEFAULTS: DcganConfig = {
@@ -44,6 +47,7 @@ export const DCGAN_DEFAULTS: DcganConfig = {
   beta1: 0.5,
   beta2: 0.999,
   kernelSize: 4,
+  discriminatorNorm: "batch",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -111,10 +115,12 @@ export function buildDiscriminator(config: DcganConfig, data: DataSpec, rng: Rng
         kernelSize,
         strides: 2,
         padding: "same",
-        useBias: false,
+        useBias: config.discriminatorNorm === "none",
         kernelInitializer: dcganNormal(rng),
       }),
-      tf.layers.batchNormalization({ momentum: 0.9 }),
+      ...(config.discriminatorNorm === "batch"
+        ? [tf.layers.batchNormalization({ momentum: 0.9 })]
+        : []),
       tf.layers.leakyReLU({ alpha: 0.2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 1, kernelInitializer: dcganNormal(rng) }),
