@@ -195,7 +195,7 @@ export async function train(
         typescript: Deno.version.typescript,
       },
       commit: gitCommit(),
-      command: ["deno", ...Deno.args].join(" "),
+      command: commandLine(),
       created: new Date().toISOString(),
     });
   }
@@ -313,6 +313,16 @@ export async function train(
     commit: gitCommit(),
   });
   return { runDir: paths.root, step, losses: history, samplesPng, chartPng, wallSeconds, model };
+}
+
+/** How this process was started, e.g. `deno run -A lib/cli/main.ts demo --out runs/x`
+ * (`deno task demo --out runs/x` runs exactly that). */
+function commandLine(): string {
+  const root = new URL("../../", import.meta.url).href;
+  const main = Deno.mainModule.startsWith(root)
+    ? Deno.mainModule.slice(root.length)
+    : Deno.mainModule;
+  return ["deno", "run", "-A", main, ...Deno.args].join(" ");
 }
 
 // ---------------------------------------------------------------------------------------------
