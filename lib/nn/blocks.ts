@@ -1,0 +1,213 @@
+/**
+ * Functional building blocks on plain tf.Variables: parameters live in a `ParamScope`, every
+ * block is a small class whose `apply` is pure tfjs ops (so tf.grad / optimizer.minimize see
+ * through it). NHWC layout throughout.
+ *
+ *  - ParamScope  seeded, named variable factory shared by all blocks of one model
+ *  - silu        x·σ(x) (Swish; Ramachandran et al. 2017), DDPM's nonlinearity
+ *  - groupNorm   Wu & He 2018, statistics over (H, W, C/groups) per sample and group
+ *  - Conv2d, Dense, GroupNorm, ResBlock, Downsample, Upsample
+ */
+import * as tf from "@tensorflow/tfjs";
+import { glorotUniform } from "./init.ts";
+import type { Rng } from "../util/rng.ts";
+
+let scopeCounter = 0;
+
+/** Creates and collects a model's variables. Children share the list and the Rng; names are
+ * readable paths (`unet3/down0/res0/conv1/kernel`) made unique per model instance, since tfjs
+ * refuses two live variables with the same name. */
+export class ParamScope {
+  readonly variables: tf.Variable[];
+  readonly rng: Rng;
+  readonly prefix: string;
+
+  constructor(rng: Rng, prefix: string, variables: tf.Variable[] = []) {
+    this.rng = rng;
+    this.prefix = prefix;
+    this.variables = variables;
+  }
+
+  /** A new root scope: `name` gets an instance number so several models can coexist. */
+  static root(rng: Rng, name: string): ParamScope {
+    return new ParamScope(rng, `${name}${scopeCounter++}`);
+  }
+
+  child(name: string): ParamScope {
+    return new ParamScope(this.rng, `${this.prefix}/${name}`, this.variables);
+  }
+
+  #add(name: string, value: tf.Tensor): tf.Variable {
+    const v = tf.variable(value, true, `${this.prefix}/${name}`);
+    value.dispose();
+    this.variables.push(v);
+    return v;
+  }
+
+  /** Glorot-uniform (DDPM's variance_scaling(1, fan_avg, uniform)), seeded from the Rng. */
+  glorot(name: string, shape: number[]): tf.Variable {
+    return this.#add(name, glorotUniform(this.rng).apply(shape));
+  }
+
+  zeros(name: string, shape: number[]): tf.Variable {
+    return this.#add(name, tf.zeros(shape));
+  }
+
+  ones(name: string, shape: number[]): tf.Variable {
+    return this.#add(name, tf.ones(shape));
+  }
+}
+
+/** SiLU / Swish: x·σ(x). */
+export function silu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/**
+ * Group normalization (Wu & He 2018): split C into `groups`, normalize each (sample, group) by
+ * its mean and variance over (H, W, C/groups), then apply the per-channel affine γ, β.
+ */
+export function groupNorm(
+  x: tf.Tensor4D,
+  groups: number,
+  gamma?: tf.Tensor,
+  beta?: tf.Tensor,
+  eps = 1e-5,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels not divisible by ${groups}`);
+    const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+    const normed = tf.reshape(
+      tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, eps))),
+      [b, h, w, c],
+    );
+    const scaled = gamma ? tf.mul(normed, gamma) : normed;
+    return (beta ? tf.add(scaled, beta) : scaled) as tf.Tensor4D;
+  });
+}
+
+export class GroupNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(p: ParamScope, readonly channels: number, readonly groups: number) {
+    this.gamma = p.ones("gamma", [channels]);
+    this.beta = p.zeros("beta", [channels]);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return groupNorm(x, this.groups, this.gamma, this.beta);
+  }
+}
+
+/** k×k convolution with bias, "same" padding; stride 2 halves H and W (28 → 14 → 7). */
+export class Conv2d {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly stride: number;
+
+  constructor(
+    p: ParamScope,
+    inChannels: number,
+    outChannels: number,
+    { kernelSize = 3, stride = 1 }: { kernelSize?: number; stride?: number } = {},
+  ) {
+    this.kernel = p.glorot("kernel", [kernelSize, kernelSize, inChannels, outChannels]);
+    this.bias = p.zeros("bias", [outChannels]);
+    this.stride = stride;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.add(
+      tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same"),
+      this.bias,
+    ) as tf.Tensor4D;
+  }
+}
+
+/** Fully connected layer: [B, in] → [B, out]. */
+export class Dense {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(p: ParamScope, inFeatures: number, outFeatures: number) {
+    this.kernel = p.glorot("kernel", [inFeatures, outFeatures]);
+    this.bias = p.zeros("bias", [outFeatures]);
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias) as tf.Tensor2D;
+  }
+}
+
+/**
+ * DDPM residual block (Ho et al. 2020, Appendix B; Wide-ResNet style with group norm):
+ *
+ *   h = conv₁(SiLU(GN(x))) + Dense(SiLU(temb))   ← time embedding added per block
+ *   h = conv₂(SiLU(GN(h)))
+ *   out = skip(x) + h                             skip = 1×1 conv when channels change
+ *
+ * (Dropout, 0.1 in DDPM's CIFAR model, is left out: this network is trained on 28×28 data.)
+ */
+export class ResBlock {
+  readonly norm1: GroupNorm;
+  readonly conv1: Conv2d;
+  readonly timeProj: Dense;
+  readonly norm2: GroupNorm;
+  readonly conv2: Conv2d;
+  readonly skip: Conv2d | null;
+
+  constructor(
+    p: ParamScope,
+    inChannels: number,
+    outChannels: number,
+    timeDim: number,
+    groups: number,
+  ) {
+    this.norm1 = new GroupNorm(p.child("norm1"), inChannels, groups);
+    this.conv1 = new Conv2d(p.child("conv1"), inChannels, outChannels);
+    this.timeProj = new Dense(p.child("time"), timeDim, outChannels);
+    this.norm2 = new GroupNorm(p.child("norm2"), outChannels, groups);
+    this.conv2 = new Conv2d(p.child("conv2"), outChannels, outChannels);
+    this.skip = inChannels === outChannels
+      ? null
+      : new Conv2d(p.child("skip"), inChannels, outChannels, { kernelSize: 1 });
+  }
+
+  apply(x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
+    let h = this.conv1.apply(silu(this.norm1.apply(x)));
+    const t = this.timeProj.apply(silu(temb));
+    h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, t.shape[1]]));
+    h = this.conv2.apply(silu(this.norm2.apply(h)));
+    return tf.add(this.skip ? this.skip.apply(x) : x, h);
+  }
+}
+
+/** Stride-2 3×3 convolution: H×W → ⌈H/2⌉×⌈W/2⌉. */
+export class Downsample {
+  readonly conv: Conv2d;
+
+  constructor(p: ParamScope, inChannels: number, outChannels: number) {
+    this.conv = new Conv2d(p.child("conv"), inChannels, outChannels, { stride: 2 });
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return this.conv.apply(x);
+  }
+}
+
+/** Nearest-neighbour 2× upsampling, then a 3×3 convolution (avoids transposed-conv checkerboards). */
+export class Upsample {
+  readonly conv: Conv2d;
+
+  constructor(p: ParamScope, inChannels: number, outChannels: number) {
+    this.conv = new Conv2d(p.child("conv"), inChannels, outChannels);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const [, h, w] = x.shape;
+    return this.conv.apply(tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]));
+  }
+}
