@@ -2,22 +2,25 @@
  * Backend choice and setup. The ONLY place in genlab that knows backend names: everything else
  * calls `setupBackend()` once and then uses plain tfjs.
  *
- *  - `wasm`       XNNPACK + SIMD (+2 threads where they work) with genlab's kernel fixes. Default.
+ *  - `native`     wasm with MatMul and the convolutions (forward and gradients) on OpenBLAS via
+ *                 Deno FFI (lib/backend/native/): needs Debian libopenblas0-pthread and gcc.
+ *  - `wasm`       XNNPACK + SIMD (+2 threads where they work) with genlab's kernel fixes.
  *  - `cpu`        the pure-JS reference: slow, exact, used by tests as ground truth.
  *  - `tensorflow` @tensorflow/tfjs-node-gpu, else @tensorflow/tfjs-node — optional, never required.
- *  - `auto`       the best available of the above (today: wasm).
+ *  - `auto`       the best available: native if its library loads, else wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerGradientFixes } from "./gradients.ts";
 import { registerCpuFixes } from "./cpu_fixes.ts";
 import { setupWasm, type WasmSetup } from "./wasm.ts";
+import { isNativeUnavailable, probeNative, setNativeKernels, setupNative } from "./native/mod.ts";
 
 /** Deadlock watchdog (active with wasm threads > 1): the trainer calls `heartbeat()` once per
  * step; `withWatchdog(label, fn)` guards a synchronous region outside tfjs kernels. */
 export { heartbeat, watchdogStatus, withWatchdog } from "./watchdog.ts";
 export { DEFAULT_WASM_THREADS, resolveWasmThreads } from "./wasm.ts";
 
-export const BACKEND_NAMES = ["auto", "wasm", "cpu", "tensorflow"] as const;
+export const BACKEND_NAMES = ["auto", "native", "wasm", "cpu", "tensorflow"] as const;
 export type BackendName = typeof BACKEND_NAMES[number];
 
 export interface BackendOptions {
@@ -106,14 +109,38 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
     (tf.backend() as any).firstUse = false;
     name = "cpu";
     reason = "requested (exact reference, slow)";
+  } else if (requested === "native") {
+    try {
+      const native = await setupNative({ threads: options.threads });
+      available.native = native.description;
+      name = "native";
+      threads = native.wasmThreads;
+      reason = "requested";
+    } catch (e) {
+      if (!isNativeUnavailable(e)) throw e;
+      throw new Error(`backend 'native' is not available: ${e.message}`);
+    }
   } else {
-    const wasm: WasmSetup = await setupWasm({ threads: options.threads });
-    available.wasm = wasm.description;
-    name = "wasm";
-    threads = wasm.threads;
-    reason = requested === "wasm"
-      ? "requested"
-      : `auto: wasm (${wasm.description}) is the fastest backend available here`;
+    // auto or wasm. auto prefers native when its library loads (probing builds it once).
+    const probe = requested === "auto" ? probeNative() : null;
+    if (probe?.ok) {
+      const native = await setupNative({ threads: options.threads });
+      available.native = native.description;
+      name = "native";
+      threads = native.wasmThreads;
+      reason = "auto: native (OpenBLAS kernels) is the fastest backend available here";
+    } else {
+      const wasm: WasmSetup = await setupWasm({ threads: options.threads });
+      setNativeKernels(false);
+      available.wasm = wasm.description;
+      name = "wasm";
+      threads = wasm.threads;
+      reason = requested === "wasm"
+        ? "requested"
+        : `auto: wasm (${wasm.description}); native unavailable: ${
+          probe && !probe.ok ? probe.reason : "?"
+        }`;
+    }
   }
   await tf.ready();
   current = {

@@ -17,6 +17,8 @@
  *  - MaxPoolGrad gives zeros for every batch element after the first: a JS loop on the heap.
  *  - Conv2D, FusedConv2D and the depthwise pair give wrong results for pad 'same' with a stride
  *    > 1 and a 1×k or k×1 filter (XNNPACK's SAME-padding path): we pass explicit pads instead.
+ *  - _FusedMatMul adds the bias to the wrong elements when either operand is transposed (e.g.
+ *    Aᵀ·B + b, 3×3: rows 1-2 off by 1.5): such calls run as matMul, add and activation instead.
  *
  * Only NHWC, dilation 1 (as tfjs' own conv gradients require).
  */
@@ -317,7 +319,7 @@ export function conv2dBackpropInputWasm(args: KernelArgs<"dy" | "filter">): Info
 
 /** A view of a tensor's data on the wasm heap. The heap may have grown (possibly from another
  * thread) since the backend cached HEAPU8, so read the memory's current buffer. */
-function heapView(backend: WasmBackend, t: Info): Float32Array | Int32Array {
+export function heapView(backend: WasmBackend, t: Info): Float32Array | Int32Array {
   const memory: WebAssembly.Memory | undefined = backend.wasm.wasmMemory ??
     backend.wasm.asm?.memory;
   const buffer = memory?.buffer ?? backend.wasm.HEAPU8.buffer;
@@ -478,6 +480,61 @@ function fastBatchMatMul(original: tf.KernelConfig): tf.KernelConfig {
   return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
 }
 
+/** tf.fused' activation by name, as tfjs-core's applyActivation defines it. */
+function applyActivation(
+  y: tf.Tensor,
+  activation: string,
+  preluWeights: tf.Tensor | null,
+  leakyreluAlpha: number,
+): tf.Tensor {
+  switch (activation) {
+    case "linear":
+      return y;
+    case "relu":
+      return tf.relu(y);
+    case "relu6":
+      return tf.relu6(y);
+    case "elu":
+      return tf.elu(y);
+    case "sigmoid":
+      return tf.sigmoid(y);
+    case "leakyrelu":
+      return tf.leakyRelu(y, leakyreluAlpha);
+    case "prelu":
+      return tf.prelu(y, preluWeights!);
+    default:
+      throw new Error(`unknown fused activation '${activation}'`);
+  }
+}
+
+/** _FusedMatMul with a transposed operand, unfused (see the header). */
+function fusedMatMulTransposed(original: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs<"a" | "b" | "bias" | "preluActivationWeights">) => {
+    const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+      leakyreluAlpha?: number;
+    };
+    if (!transposeA && !transposeB) {
+      return original.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+    }
+    const { backend } = args;
+    const { a, b, bias, preluActivationWeights: prelu } = args.inputs as Record<string, Info>;
+    return fromOps(backend, () => {
+      let y = tf.matMul(asTensor(backend, a), asTensor(backend, b), transposeA, transposeB);
+      if (bias !== undefined) y = tf.add(y, asTensor(backend, bias));
+      return applyActivation(
+        y,
+        activation ?? "linear",
+        prelu === undefined ? null : asTensor(backend, prelu),
+        leakyreluAlpha ?? 0.2,
+      );
+    });
+  };
+  return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
 /** Wrap a conv kernel so that pad 'same' reaches it as the equivalent explicit padding. */
 function withExplicitSamePadding(kernelName: string, depthwise: boolean): tf.KernelConfig {
   const original = tf.getKernel(kernelName, "wasm");
@@ -516,8 +573,11 @@ export function registerWasmKernels(): void {
   registered = true;
   const batchMatMul = tf.getKernel("BatchMatMul", "wasm");
   if (batchMatMul === undefined) throw new Error("wasm kernel BatchMatMul is not registered");
+  const fusedMatMul = tf.getKernel("_FusedMatMul", "wasm");
+  if (fusedMatMul === undefined) throw new Error("wasm kernel _FusedMatMul is not registered");
   const configs: tf.KernelConfig[] = [
     fastBatchMatMul(batchMatMul),
+    fusedMatMulTransposed(fusedMatMul),
     withExplicitSamePadding("Conv2D", false),
     withExplicitSamePadding("FusedConv2D", false),
     withExplicitSamePadding("DepthwiseConv2dNative", true),

@@ -1,0 +1,54 @@
+/**
+ * `--backend native`: the wasm backend with MatMul and the convolutions on OpenBLAS through Deno
+ * FFI (see kernels.ts for the design, library.ts for how the C shim is built and found).
+ */
+import { resolveWasmThreads, setupWasm } from "../wasm.ts";
+import { loadNativeLibrary, type NativeLoad, NativeUnavailableError } from "./library.ts";
+import { installNativeKernels, setNativeKernels } from "./kernels.ts";
+
+export { NativeUnavailableError } from "./library.ts";
+export {
+  NATIVE_KERNEL_NAMES,
+  nativeCounters,
+  nativeKernelsEnabled,
+  setNativeKernels,
+} from "./kernels.ts";
+
+export interface NativeSetup {
+  /** Threads of the underlying wasm backend (element-wise ops etc.). */
+  wasmThreads: number;
+  /** OpenBLAS / OpenMP threads of the native kernels. */
+  blasThreads: number;
+  description: string;
+  library: NativeLoad;
+}
+
+/** Whether the native kernels can load here, without switching backends; never throws. */
+export function probeNative(): { ok: true; description: string } | { ok: false; reason: string } {
+  try {
+    const loaded = loadNativeLibrary(resolveWasmThreads());
+    return { ok: true, description: loaded.description };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+}
+
+/** Start wasm (threads as for wasm), load the native library and route the heavy kernels to it.
+ * Throws NativeUnavailableError naming the fix when it cannot load. */
+export async function setupNative(options: { threads?: number } = {}): Promise<NativeSetup> {
+  const wasm = await setupWasm({ threads: options.threads });
+  const library = loadNativeLibrary(wasm.threads);
+  installNativeKernels(library.symbols);
+  setNativeKernels(true);
+  return {
+    wasmThreads: wasm.threads,
+    blasThreads: library.threads,
+    library,
+    description: `OpenBLAS kernels (MatMul, Conv2D and its gradients: ${library.description}) ` +
+      `on ${wasm.description}`,
+  };
+}
+
+export function isNativeUnavailable(e: unknown): e is NativeUnavailableError {
+  return e instanceof NativeUnavailableError;
+}
