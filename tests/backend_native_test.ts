@@ -74,30 +74,67 @@ const nativeConvCases: ConvCase[] = [
   { x: [1, 7, 6, 6], f: [2, 3, 6, 10], stride: 1, pad: "same", why: "even 2×3 filter, same" },
 ];
 
+/** The convolution engines compiled in: oneDNN (when libdnnl-dev was found) and im2col. */
+function engines(): { name: string; set: () => void }[] {
+  const library = loadNativeLibrary(2).symbols;
+  const list = [{ name: "im2col", set: () => library.gl_set_conv_engine(0) }];
+  if (library.gl_set_conv_engine(1) === 1) {
+    list.unshift({ name: "oneDNN", set: () => library.gl_set_conv_engine(1) });
+  }
+  return list;
+}
+
 Deno.test({
   name: "native: conv2d paths (batch 1/64, strides 1/2, same/valid, 1–70 channels) vs cpu",
   ignore,
   fn: async () => {
-    const stats = await counted(async () => {
-      for (const [i, c] of nativeConvCases.entries()) {
-        await compareOp(
-          "native",
-          `conv2d ${c.why} ${JSON.stringify(c)}`,
-          [{ shape: c.x }, { shape: c.f }],
-          (x, w) => tf.conv2d(t4(x), t4(w), c.stride, c.pad),
-          100 + i,
-        );
+    const library = loadNativeLibrary(2).symbols;
+    try {
+      for (const engine of engines()) {
+        engine.set();
+        const stats = await counted(async () => {
+          for (const [i, c] of nativeConvCases.entries()) {
+            await compareOp(
+              "native",
+              `${engine.name} conv2d ${c.why} ${JSON.stringify(c)}`,
+              [{ shape: c.x }, { shape: c.f }],
+              (x, w) => tf.conv2d(t4(x), t4(w), c.stride, c.pad),
+              100 + i,
+            );
+            await compareOp(
+              "native",
+              `${engine.name} conv2dTranspose ${c.why}`,
+              [{
+                shape: [c.x[0], Math.ceil(c.x[1] / c.stride), Math.ceil(c.x[2] / c.stride), c.f[3]],
+              }, {
+                shape: c.f,
+              }],
+              (y, w) =>
+                tf.conv2dTranspose(
+                  t4(y),
+                  t4(w),
+                  c.x as [number, number, number, number],
+                  c.stride,
+                  "same",
+                ),
+              150 + i,
+            );
+          }
+        });
+        assert.equal(stats.fallbacks, 0);
       }
-    });
-    assert.equal(stats.fallbacks, 0);
+    } finally {
+      library.gl_set_conv_engine(1);
+    }
   },
 });
 
 Deno.test({
-  name: "native: multi-chunk patch matrices give the same results as one chunk",
+  name: "native: multi-chunk patch matrices (im2col) give the same results as one chunk",
   ignore,
   fn: async () => {
     const library = loadNativeLibrary(2).symbols;
+    library.gl_set_conv_engine(0);
     library.gl_set_chunk_floats(200); // a few rows per chunk
     try {
       for (const [i, c] of nativeConvCases.slice(0, 7).entries()) {
@@ -111,6 +148,7 @@ Deno.test({
       }
     } finally {
       library.gl_set_chunk_floats(0); // back to the default
+      library.gl_set_conv_engine(1);
     }
   },
 });

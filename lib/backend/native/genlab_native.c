@@ -34,6 +34,23 @@ extern void openblas_set_num_threads(int threads);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 
+/* ---- oneDNN convolutions (genlab_dnnl.c; they return non-zero when unavailable) ---- */
+extern int gl_dnnl_available(void);
+extern int gl_dnnl_conv2d(const int32_t *g, const float *x, const float *filter, float *y,
+                          const float *bias);
+extern int gl_dnnl_conv2d_backprop_input(const int32_t *g, const float *dy, const float *filter,
+                                         float *dx);
+extern int gl_dnnl_conv2d_backprop_filter(const int32_t *g, const float *x, const float *dy,
+                                          float *dfilter);
+
+/** 1: convolutions try oneDNN first; 0: always im2col + OpenBLAS (tests compare the two). */
+static int use_dnnl = 1;
+
+int gl_set_conv_engine(int dnnl) {
+  use_dnnl = dnnl && gl_dnnl_available();
+  return use_dnnl;
+}
+
 /* ---------------------------------------- helpers ---------------------------------------- */
 
 /** One growable scratch buffer for patch matrices: calls come one at a time from JS. */
@@ -141,14 +158,14 @@ void gl_batch_matmul(int batch, int batch_a, int batch_b, int trans_a, int trans
 
 /* ---------------------------------------- convolution ------------------------------------ */
 
-/** Geometry, as an int32 array from JS (tf.backend_util.Conv2DInfo). */
+/** Geometry, as an int32 array from JS (tf.backend_util.Conv2DInfo), 17 entries. */
 typedef struct {
-  int n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, top, left;
+  int n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, top, left, bottom, right;
 } Geo;
 
 static Geo geo_from(const int32_t *g) {
-  Geo geo = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
-             g[13], g[14]};
+  Geo geo = {g[0], g[1], g[2],  g[3],  g[4],  g[5],  g[6],  g[7], g[8],
+             g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16]};
   return geo;
 }
 
@@ -286,6 +303,10 @@ int gl_conv2d(const int32_t *geo, const float *x, const float *filter, float *y,
   const Geo g = geo_from(geo);
   const int64_t rows = (int64_t)g.n * g.oh * g.ow;
   const int64_t cols = (int64_t)g.kh * g.kw * g.cin;
+  if (use_dnnl && !is_pointwise(&g) && gl_dnnl_conv2d(geo, x, filter, y, bias) == 0) {
+    bias_activation(y, rows, g.cout, NULL, act, alpha);
+    return 0;
+  }
   if (is_pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, g.cout, g.cin, 1.0f, x,
                 g.cin, filter, g.cout, 0.0f, y, g.cout);
@@ -327,6 +348,7 @@ int gl_conv2d_backprop_input(const int32_t *geo, const float *dy, const float *f
                 g.cout, filter, g.cout, 0.0f, dx, g.cin);
     return 0;
   }
+  if (use_dnnl && gl_dnnl_conv2d_backprop_input(geo, dy, filter, dx) == 0) return 0;
   if (g.sh == 1 && g.sw == 1) {
     const int64_t taps = (int64_t)g.kh * g.kw;
     float *flipped = scratch2_for((size_t)(taps * g.cin * g.cout));
@@ -339,8 +361,9 @@ int gl_conv2d_backprop_input(const int32_t *geo, const float *dy, const float *f
         for (int co = 0; co < g.cout; co++) dst[co * g.cin + ci] = src[ci * g.cout + co];
       }
     }
-    int32_t flipped_geo[15] = {g.n, g.oh, g.ow, g.cout, g.h, g.w, g.cin, g.kh, g.kw, 1, 1, g.dh,
-                               g.dw, (g.kh - 1) * g.dh - g.top, (g.kw - 1) * g.dw - g.left};
+    int32_t flipped_geo[17] = {g.n,  g.oh, g.ow, g.cout, g.h, g.w, g.cin, g.kh, g.kw, 1, 1, g.dh,
+                               g.dw, (g.kh - 1) * g.dh - g.top, (g.kw - 1) * g.dw - g.left,
+                               (g.kh - 1) * g.dh - g.bottom, (g.kw - 1) * g.dw - g.right};
     /* The forward path may use scratch2 for its transposed product: copy the small filter. */
     float *w = (float *)malloc(sizeof(float) * (size_t)(taps * g.cin * g.cout));
     if (w == NULL) return -1;
@@ -414,6 +437,12 @@ int gl_conv2d_backprop_filter(const int32_t *geo, const float *x, const float *d
   if (is_pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cin, g.cout, (int)rows, 1.0f, x, g.cin,
                 dy, g.cout, 0.0f, dfilter, g.cout);
+    return 0;
+  }
+  /* (With ≤ TINY_CHANNELS outputs the direct loop below beats oneDNN: 2.6 vs 4.4 ms for a
+   * 32 → 1 3×3 conv at 64×28×28.) */
+  if (use_dnnl && g.cout > TINY_CHANNELS &&
+      gl_dnnl_conv2d_backprop_filter(geo, x, dy, dfilter) == 0) {
     return 0;
   }
   if (g.cout <= TINY_CHANNELS) return conv2d_backprop_filter_direct(&g, x, dy, dfilter);

@@ -1,5 +1,7 @@
 /**
- * The `native` backend: tfjs-backend-wasm with its heavy kernels routed to OpenBLAS.
+ * The `native` backend: tfjs-backend-wasm with its heavy kernels routed to native code — matrix
+ * products to OpenBLAS, convolutions (forward, both gradients, hence also conv2dTranspose) to
+ * oneDNN where it is installed, else to im2col/col2im + OpenBLAS (genlab_native.c).
  *
  * Design (issue 3):
  *  - **In place on the wasm heap.** Every tfjs tensor of the wasm backend is a slice of one
@@ -12,8 +14,8 @@
  *    colliding tensor ids, and everything else (element-wise ops, reductions, autograd, tf.layers,
  *    genlab's wasm fixes) keeps working unchanged. `setNativeKernels(false)` routes back to plain
  *    wasm, which is how tests and benches compare the two in one process.
- *  - **Threads.** OpenBLAS uses its own pthreads, im2col/col2im OpenMP (passive wait, so idle
- *    OpenMP threads do not spin against BLAS); both default to the wasm thread count (2).
+ *  - **Threads.** OpenBLAS uses its own pthreads, oneDNN and im2col/col2im OpenMP (passive wait,
+ *    so idle OpenMP threads do not spin against BLAS); all default to the wasm thread count (2).
  *  - **Buffers.** The patch matrix lives in one growable C scratch buffer, processed in ~8 MiB row
  *    chunks so it is still in cache when the GEMM reads it.
  * Cases outside the native kernels (non-float32, NCHW, PReLU, unusual broadcasting, empty
@@ -166,6 +168,11 @@ function geometry(
     info.dilationWidth,
     info.padInfo.top,
     info.padInfo.left,
+    // bottom/right as the output size implies (tfjs may clip 'same' padding it does not need)
+    (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight - info.inHeight -
+      info.padInfo.top,
+    (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth - info.inWidth -
+      info.padInfo.left,
   );
   return { geo, info };
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { ELEMENTWISE_SYMBOLS } from "./elementwise_symbols.ts";
 
 /** The C sources, compiled together into one library. */
-const SOURCE_URLS = ["./genlab_native.c", "./genlab_elementwise.c"].map((file) =>
+const SOURCE_URLS = ["./genlab_native.c", "./genlab_elementwise.c", "./genlab_dnnl.c"].map((file) =>
   new URL(file, import.meta.url)
 );
 
@@ -34,6 +34,8 @@ export const NATIVE_SYMBOLS = {
   gl_blas_config: { parameters: [], result: "pointer" },
   gl_peak_gflops: { parameters: ["i32", "i32"], result: "f64" },
   gl_set_chunk_floats: { parameters: ["i32"], result: "void" },
+  gl_set_conv_engine: { parameters: ["i32"], result: "i32" },
+  gl_dnnl_version: { parameters: [], result: "pointer" },
   gl_batch_matmul: {
     parameters: [
       "i32", // batch
@@ -118,9 +120,29 @@ function cacheDir(): string {
   return dir;
 }
 
-/** Compile genlab_native.c unless a library built from the same source and flags is cached.
+/** oneDNN's header, if Debian's libdnnl-dev is installed: then convolutions use it. */
+const DNNL_HEADER = "/usr/include/dnnl.h";
+
+/** Compile the C sources unless a library built from the same sources and flags is cached:
+ * with oneDNN when its header is installed (falling back to a build without it if that fails).
  * Returns the .so path. Atomic (temp file + rename), so concurrent processes are safe. */
 export function buildNativeLibrary(openblas: string): string {
+  const withDnnl = Deno.env.get("GENLAB_NATIVE_DNNL") !== "0" && exists(DNNL_HEADER);
+  if (withDnnl) {
+    try {
+      return compile(openblas, true);
+    } catch (e) {
+      console.error(
+        `genlab: building the native kernels with oneDNN failed (${
+          (e as Error).message
+        }); using im2col + OpenBLAS only`,
+      );
+    }
+  }
+  return compile(openblas, false);
+}
+
+function compile(openblas: string, withDnnl: boolean): string {
   const source = SOURCE_URLS.map((url) => Deno.readTextFileSync(url)).join("\n");
   const compiler = Deno.env.get("CC") ?? "cc";
   const flags = [
@@ -131,8 +153,17 @@ export function buildNativeLibrary(openblas: string): string {
     "-shared",
     "-Wall",
     "-Werror",
+    ...(withDnnl ? ["-DGENLAB_DNNL"] : []),
   ];
-  const key = fnv1a([source, compiler, flags.join(" "), openblas, Deno.build.target].join("\n"));
+  const libraries = [
+    openblas,
+    `-Wl,-rpath,${path.dirname(openblas)}`,
+    ...(withDnnl ? ["-ldnnl"] : []),
+    "-lm",
+  ];
+  const key = fnv1a(
+    [source, compiler, flags.join(" "), libraries.join(" "), Deno.build.target].join("\n"),
+  );
   const file = path.join(cacheDir(), `libgenlab_native-${key}.so`);
   if (exists(file)) return file;
   const tmp = `${file}.${Deno.pid}.tmp`;
@@ -141,9 +172,7 @@ export function buildNativeLibrary(openblas: string): string {
     "-o",
     tmp,
     ...SOURCE_URLS.map((url) => fileURLToPath(url)),
-    openblas,
-    `-Wl,-rpath,${path.dirname(openblas)}`,
-    "-lm",
+    ...libraries,
   ];
   let output: Deno.CommandOutput;
   try {
@@ -199,10 +228,11 @@ export function loadNativeLibrary(threads: number): NativeLoad {
   }
   const symbols = library.symbols;
   const got = symbols.gl_init(threads);
-  const configPointer = symbols.gl_blas_config();
-  const config = configPointer === null
-    ? "OpenBLAS"
-    : new Deno.UnsafePointerView(configPointer).getCString();
+  const cString = (pointer: Deno.PointerValue) =>
+    pointer === null ? "" : new Deno.UnsafePointerView(pointer).getCString();
+  const dnnl = symbols.gl_set_conv_engine(1) === 1;
+  const config = cString(symbols.gl_blas_config()) +
+    (dnnl ? `; convolutions: ${cString(symbols.gl_dnnl_version())}` : "; convolutions: im2col");
   loaded = {
     symbols,
     openblas,

@@ -1,6 +1,7 @@
 /**
- * `--backend native`: the wasm backend with MatMul and the convolutions on OpenBLAS through Deno
- * FFI (see kernels.ts for the design, library.ts for how the C shim is built and found).
+ * `--backend native`: the wasm backend with MatMul on OpenBLAS and the convolutions on oneDNN (or
+ * im2col + OpenBLAS) through Deno FFI (see kernels.ts for the design, library.ts for how the C
+ * shim is built and found).
  */
 import { resolveWasmThreads, setupWasm } from "../wasm.ts";
 import { loadNativeLibrary, type NativeLoad, NativeUnavailableError } from "./library.ts";
@@ -44,7 +45,7 @@ export async function setupNative(options: { threads?: number } = {}): Promise<N
     wasmThreads: wasm.threads,
     blasThreads: library.threads,
     library,
-    description: `OpenBLAS kernels (MatMul, Conv2D and its gradients: ${library.description}) ` +
+    description: `native kernels for MatMul and Conv2D + gradients (${library.description}) ` +
       `on ${wasm.description}`,
   };
 }
