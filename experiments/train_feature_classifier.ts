@@ -28,8 +28,8 @@ import {
   fileSaveHandler,
   loadFeatureExtractor,
   trainFeatureClassifier,
-  writeFileAtomic,
 } from "../lib/metrics/mod.ts";
+import { writeFileAtomic } from "../lib/util/files.ts";
 
 /** Per-dataset defaults. MNIST has only 9,000 training images here (see lib/data/mnist.ts), so it
  * gets affine augmentation (rotation ±12°, scale ±10%, shift ±2 px) and more epochs;

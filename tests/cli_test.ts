@@ -50,7 +50,20 @@ Deno.test("cli: --out pointing at an existing run refuses and suggests --resume"
 Deno.test("cli: info reports the backend and thread count", async () => {
   const { code, stdout } = await runCli(["info"]);
   assert.equal(code, 0, stdout);
-  assert.match(stdout, /backend\s+wasm/);
+  // auto picks native where its library loads (CI installs OpenBLAS/oneDNN), else wasm; the
+  // WebGPU probe's answer is listed either way.
+  assert.match(stdout, /backend\s+(native|wasm) \(requested: auto\) — auto: /);
   assert.match(stdout, /threads\s+2/);
   assert.match(stdout, /tfjs\s+4\.22\.0/);
+  assert.match(stdout, /available: webgpu\s+\S/);
+});
+
+Deno.test("cli: info --backend webgpu names the adapter, or fails in one line naming why", async () => {
+  const { code, stdout, stderr } = await runCli(["info", "--backend", "webgpu"]);
+  if (code === 0) {
+    assert.match(stdout, /backend\s+webgpu \(requested: webgpu\)/);
+    assert.match(stdout, /available: webgpu\s+tfjs-backend-webgpu on .+: (GPU|software fallback)/);
+  } else {
+    assert.match(stderr, /backend 'webgpu' is not available: /);
+  }
 });

@@ -57,9 +57,9 @@ Deno.test("dcgan: shapes, tanh range, parameter counts, no leaked tensors per st
   const convT2 = 4 * 4 * f * 1 + 1;
   assert.equal(model.generator.countParams(), denseG + bn(49 * 2 * f) + convT1 + bn(f) + convT2);
   const x = tf.randomUniform([2, 28, 28, 1], -1, 1) as tf.Tensor4D;
-  model.trainStep({ x }, 1);
+  await model.trainStep({ x }, 1);
   const before = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) model.trainStep({ x }, i + 2);
+  for (let i = 0; i < 3; i++) await model.trainStep({ x }, i + 2);
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([samples, x]);
   model.dispose();
@@ -76,11 +76,11 @@ Deno.test("dcgan: D steps change only D, G steps change only G", async () => {
     m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
   const x = tf.randomUniform([2, 28, 28, 1], -1, 1) as tf.Tensor4D;
   const g0 = snapshot(model.generator), d0 = snapshot(model.discriminator);
-  model.discriminatorStep(x);
+  await model.discriminatorStep(x);
   assert.deepEqual(snapshot(model.generator), g0);
   assert.notDeepEqual(snapshot(model.discriminator), d0);
   const d1 = snapshot(model.discriminator);
-  model.generatorStep(2);
+  await model.generatorStep(2);
   assert.deepEqual(snapshot(model.discriminator), d1);
   assert.notDeepEqual(snapshot(model.generator), g0);
   x.dispose();

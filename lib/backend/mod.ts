@@ -2,25 +2,31 @@
  * Backend choice and setup. The ONLY place in genlab that knows backend names: everything else
  * calls `setupBackend()` once and then uses plain tfjs.
  *
- *  - `native`     wasm with MatMul and the convolutions (forward and gradients) on OpenBLAS via
- *                 Deno FFI (lib/backend/native/): needs Debian libopenblas0-pthread and gcc.
+ *  - `native`     wasm with MatMul on OpenBLAS and the convolutions (forward and gradients) on
+ *                 oneDNN, via Deno FFI (lib/backend/native/): needs Debian libopenblas0-pthread,
+ *                 gcc, and libdnnl-dev for the oneDNN convolutions (else im2col + OpenBLAS).
+ *  - `webgpu`     tfjs-backend-webgpu on Deno's built-in WebGPU (lib/backend/webgpu.ts): the GPU
+ *                 path. Without a GPU it runs on Mesa's software adapter (correct, slow: CI tests).
  *  - `wasm`       XNNPACK + SIMD (+2 threads where they work) with genlab's kernel fixes.
  *  - `cpu`        the pure-JS reference: slow, exact, used by tests as ground truth.
  *  - `tensorflow` @tensorflow/tfjs-node-gpu, else @tensorflow/tfjs-node — optional, never required.
- *  - `auto`       the best available: native if its library loads, else wasm.
+ *  - `auto`       the best available: webgpu on a real (non-fallback) GPU adapter, else native if
+ *                 its library loads, else wasm. One line says what was picked and why.
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerGradientFixes } from "./gradients.ts";
 import { registerCpuFixes } from "./cpu_fixes.ts";
 import { setupWasm, type WasmSetup } from "./wasm.ts";
 import { isNativeUnavailable, probeNative, setNativeKernels, setupNative } from "./native/mod.ts";
+import { probeWebgpu, setupWebgpu } from "./webgpu.ts";
+import { UserInputError } from "../util/errors.ts";
 
 /** Deadlock watchdog (active with wasm threads > 1): the trainer calls `heartbeat()` once per
  * step; `withWatchdog(label, fn)` guards a synchronous region outside tfjs kernels. */
 export { heartbeat, watchdogStatus, withWatchdog } from "./watchdog.ts";
 export { DEFAULT_WASM_THREADS, resolveWasmThreads } from "./wasm.ts";
 
-export const BACKEND_NAMES = ["auto", "native", "wasm", "cpu", "tensorflow"] as const;
+export const BACKEND_NAMES = ["auto", "webgpu", "native", "wasm", "cpu", "tensorflow"] as const;
 export type BackendName = typeof BACKEND_NAMES[number];
 
 export interface BackendOptions {
@@ -90,7 +96,7 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
   if (requested === "tensorflow") {
     const binding = await loadTensorflowBinding();
     if ("error" in binding) {
-      throw new Error(
+      throw new UserInputError(
         `backend 'tensorflow' is not available: ${binding.error}. It needs ` +
           "@tensorflow/tfjs-node (or -node-gpu) with its native library, which cannot be installed " +
           "offline: on a networked machine run 'deno add npm:@tensorflow/tfjs-node@4.22.0 && " +
@@ -109,6 +115,16 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
     (tf.backend() as any).firstUse = false;
     name = "cpu";
     reason = "requested (exact reference, slow)";
+  } else if (requested === "webgpu") {
+    const webgpu = await setupWebgpu().catch((e: Error) => {
+      throw e.message.startsWith("backend 'webgpu'") ? new UserInputError(e.message, 1) : e;
+    });
+    setNativeKernels(false);
+    available.webgpu = webgpu.description;
+    name = "webgpu";
+    reason = webgpu.probe.isFallback
+      ? "requested (software adapter: correct but slower than native/wasm)"
+      : "requested";
   } else if (requested === "native") {
     try {
       const native = await setupNative({ threads: options.threads });
@@ -118,17 +134,28 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
       reason = "requested";
     } catch (e) {
       if (!isNativeUnavailable(e)) throw e;
-      throw new Error(`backend 'native' is not available: ${e.message}`);
+      throw new UserInputError(`backend 'native' is not available: ${e.message}`, 1);
     }
   } else {
-    // auto or wasm. auto prefers native when its library loads (probing builds it once).
-    const probe = requested === "auto" ? probeNative() : null;
-    if (probe?.ok) {
+    // auto or wasm. auto: a real GPU first, then native when its library loads (probing builds
+    // it once), then wasm. Every candidate's status lands in `available`.
+    const gpu = requested === "auto" ? await probeWebgpu() : null;
+    if (gpu !== null) available.webgpu = gpu.ok ? gpu.description : `unavailable: ${gpu.reason}`;
+    const probe = requested === "auto" && !(gpu?.ok && !gpu.isFallback) ? probeNative() : null;
+    if (gpu?.ok && !gpu.isFallback) {
+      const webgpu = await setupWebgpu();
+      setNativeKernels(false);
+      available.webgpu = webgpu.description;
+      name = "webgpu";
+      reason = `auto: webgpu on a GPU (${gpu.description})`;
+    } else if (probe?.ok) {
       const native = await setupNative({ threads: options.threads });
       available.native = native.description;
       name = "native";
       threads = native.wasmThreads;
-      reason = "auto: native (OpenBLAS kernels) is the fastest backend available here";
+      reason = `auto: native (OpenBLAS/oneDNN kernels) is the fastest backend here${
+        gpu?.ok ? " (the WebGPU adapter is a software fallback, slower)" : " (no WebGPU GPU)"
+      }`;
     } else {
       const wasm: WasmSetup = await setupWasm({ threads: options.threads });
       setNativeKernels(false);

@@ -8,7 +8,7 @@
  *   demo               the README's main job: a DCGAN on MNIST in ≤ 5 minutes
  */
 import { Command, CommanderError } from "commander";
-import { setupBackend } from "../backend/mod.ts";
+import { BACKEND_NAMES, setupBackend } from "../backend/mod.ts";
 import { MODELS } from "../models/registry.ts";
 import { TrainingError } from "../train/trainer.ts";
 import { UserInputError } from "../util/errors.ts";
@@ -22,6 +22,9 @@ import {
 import { runDemo, runInfo, runSample, runTrain } from "./commands.ts";
 import { publishRun } from "../train/publish.ts";
 import { runEval } from "./eval.ts";
+
+/** `--backend` help: every name, auto first (what each is: lib/backend/mod.ts, README). */
+const BACKEND_HELP = `${BACKEND_NAMES.join(" | ")} (auto: webgpu on a GPU, else native, else wasm)`;
 
 export function buildProgram(): Command {
   const program = new Command("genlab")
@@ -38,7 +41,7 @@ export function buildProgram(): Command {
     .option("--batch <n>", "batch size", positiveInt("--batch"))
     .option("--lr <x>", "learning rate (sets the model's learningRate)", positiveNumber("--lr"))
     .option("--seed <n>", "random seed (data order, init, noise)", nonNegativeInt("--seed"), 0)
-    .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
+    .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .option("--threads <n>", "wasm threads (default 2)", positiveInt("--threads"))
     .option("--out <dir>", "run directory (default runs/<model>-<dataset>-<timestamp>)")
     .option("--resume <run-dir>", "continue a run from its latest checkpoint")
@@ -67,7 +70,7 @@ export function buildProgram(): Command {
     .option("-n, --n <count>", "number of samples", positiveInt("-n"), 64)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
     .option("--out <file>", "PNG path (default <run-dir>/samples/sample-seed<seed>.png)")
-    .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
+    .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .action(runSample);
 
   program.command("eval")
@@ -75,7 +78,7 @@ export function buildProgram(): Command {
     .argument("<run-dir>", "a run directory made by `train`")
     .option("--n <count>", "number of generated samples", positiveInt("--n"), 10000)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
-    .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
+    .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .action(runEval);
 
   program.command("publish")
@@ -89,14 +92,14 @@ export function buildProgram(): Command {
 
   program.command("info")
     .description("versions, available backends, chosen backend and thread count")
-    .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
+    .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .action(runInfo);
 
   program.command("demo")
     .description("train a DCGAN on MNIST (≤ 5 min on 2 cores) and print where the results are")
     .option("--steps <n>", "training steps", positiveInt("--steps"))
     .option("--seed <n>", "random seed", nonNegativeInt("--seed"), 0)
-    .option("--backend <name>", "auto | wasm | cpu | tensorflow", backendName, "auto")
+    .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .option("--out <dir>", "run directory")
     .action(runDemo);
 

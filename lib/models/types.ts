@@ -31,8 +31,10 @@ export interface GenerativeModel {
   readonly name: string;
   readonly config: Readonly<Record<string, unknown>>;
   readonly dataSpec: DataSpec;
-  /** One optimisation step. Returns the losses as plain numbers; allocates no lasting tensors. */
-  trainStep(batch: Batch, step: number): Record<string, number>;
+  /** One optimisation step. Returns the losses as plain numbers; allocates no lasting tensors.
+   * Async because the losses are read with `await tensor.data()`: the webgpu backend cannot read
+   * GPU memory synchronously under Deno (lib/backend/webgpu.ts). */
+  trainStep(batch: Batch, step: number): Promise<Record<string, number>>;
   /** n images in [-1, 1], NHWC. The caller disposes the result. */
   sample(n: number, options?: SampleOptions): tf.Tensor4D;
   /** Named groups of state for checkpoints: a tf.layers model or a list of tf.Variables each

@@ -229,7 +229,7 @@ export async function train(
       const batch = iterator.next();
       let losses: Record<string, number>;
       try {
-        losses = model.trainStep(batch, step + 1);
+        losses = await model.trainStep(batch, step + 1);
       } finally {
         batch.x.dispose();
         batch.labels?.dispose();
@@ -338,6 +338,7 @@ async function writeSampleGrid(
 ): Promise<string> {
   const images = model.sample(count, { seed });
   try {
+    await images.data(); // a GPU backend downloads (and caches) here; the grid then reads in sync
     await writeFileAtomic(path, imageGridPng(images));
   } finally {
     images.dispose();

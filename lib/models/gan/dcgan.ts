@@ -154,7 +154,7 @@ export class Dcgan implements GenerativeModel {
   }
 
   /** D step: minimize −log D(x) − log(1 − D(G(z))) over D's weights; G is held fixed. */
-  discriminatorStep(real: tf.Tensor4D): number {
+  async discriminatorStep(real: tf.Tensor4D): Promise<number> {
     const n = real.shape[0];
     const z = this.#latent(n);
     const loss = tf.tidy(() => {
@@ -170,13 +170,13 @@ export class Dcgan implements GenerativeModel {
       )!;
     });
     z.dispose();
-    const value = loss.dataSync()[0];
+    const [value] = await loss.data();
     loss.dispose();
     return value;
   }
 
   /** G step: minimize −log D(G(z)) (non-saturating) over G's weights; D is held fixed. */
-  generatorStep(n: number): number {
+  async generatorStep(n: number): Promise<number> {
     const z = this.#latent(n);
     const loss = tf.tidy(() =>
       this.#generatorOptimizer.minimize(
@@ -190,14 +190,14 @@ export class Dcgan implements GenerativeModel {
       )!
     );
     z.dispose();
-    const value = loss.dataSync()[0];
+    const [value] = await loss.data();
     loss.dispose();
     return value;
   }
 
-  trainStep(batch: Batch, _step: number): Record<string, number> {
-    const discriminator = this.discriminatorStep(batch.x);
-    const generator = this.generatorStep(batch.x.shape[0]);
+  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
+    const discriminator = await this.discriminatorStep(batch.x);
+    const generator = await this.generatorStep(batch.x.shape[0]);
     return { d_loss: discriminator, g_loss: generator };
   }
 

@@ -1,0 +1,294 @@
+/**
+ * `deno task bench:compare`: the side-by-side speed report of issue 3. In one sequence on this
+ * machine it times (a) GEMM 1024³, (b) a DCGAN D+G step, (c) a DDPM U-Net training step and
+ * (d) a U-Net denoising pass (bench/workloads.ts) on every genlab backend — cpu, wasm with 1 and
+ * 2 threads, native, and webgpu when a real GPU adapter exists — and the same models in PyTorch
+ * (bench/anchors/*.py, Debian python3-torch, 2 threads, with OpenBLAS and with the reference
+ * BLAS). Every cell runs in a fresh process; it prints medians, GFLOP/s, the genlab / PyTorch
+ * ratio and GEMM as a fraction of the machine's measured FP32 peak, and with --write saves
+ * results/speed.md with date, machine, versions and command.
+ */
+import { Command } from "commander";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { avx512CoreType, loadNativeLibrary } from "../lib/backend/native/library.ts";
+import { probeWebgpu } from "../lib/backend/webgpu.ts";
+import { gitCommit, writeFileAtomic } from "../lib/util/files.ts";
+import { isWorkload, type Workload, WORKLOAD_TITLES, WORKLOADS } from "./workloads.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+const ANCHOR_SCRIPTS: Record<Workload, string> = {
+  gemm: "gemm.py",
+  dcgan: "dcgan_step.py",
+  "unet-train": "unet_train_step.py",
+  "unet-denoise": "unet_denoise.py",
+};
+
+interface Config {
+  id: string;
+  label: string;
+  kind: "genlab" | "torch";
+  backend?: string;
+  threads: number;
+  /** PyTorch: run with OpenBLAS on the library path (else Debian's reference BLAS). */
+  openblas?: boolean;
+}
+
+const ALL_CONFIGS: Config[] = [
+  { id: "cpu", label: "tfjs cpu", kind: "genlab", backend: "cpu", threads: 1 },
+  { id: "wasm1", label: "wasm 1 thr", kind: "genlab", backend: "wasm", threads: 1 },
+  { id: "wasm2", label: "wasm 2 thr", kind: "genlab", backend: "wasm", threads: 2 },
+  { id: "native", label: "**native**", kind: "genlab", backend: "native", threads: 2 },
+  { id: "webgpu", label: "webgpu", kind: "genlab", backend: "webgpu", threads: 2 },
+  { id: "torch-ref", label: "PyTorch ref BLAS", kind: "torch", threads: 2, openblas: false },
+  { id: "torch", label: "PyTorch + OpenBLAS", kind: "torch", threads: 2, openblas: true },
+];
+
+interface Cell {
+  median_ms: number;
+  all_ms: number[];
+  counted_flops?: number;
+  description?: string;
+  torch?: string;
+  blas?: string;
+  error?: string;
+}
+
+const program = new Command("bench:compare")
+  .description("side-by-side speed report: genlab backends vs PyTorch on the same machine")
+  .option("--works <list>", `comma-separated, of ${WORKLOADS.join(", ")}`, WORKLOADS.join(","))
+  .option(
+    "--configs <list>",
+    `comma-separated, of ${ALL_CONFIGS.map((c) => c.id).join(", ")} ` +
+      "(default: all; webgpu only with a real GPU adapter)",
+  )
+  .option("--repeats <n>", "timed steps per cell (median reported)", "5")
+  .option("--warmup <n>", "untimed steps first", "2")
+  .option("--cpu-repeats <n>", "timed steps for tfjs cpu (it is 100× slower)", "1")
+  .option("--quick", "repeats 2, warm-up 1, no tfjs cpu: a smoke run")
+  .option("--write <file>", "also write the report as markdown (e.g. results/speed.md)")
+  .parse(["deno", "bench:compare", ...Deno.args]);
+const opts = program.opts();
+
+function fail(message: string): never {
+  console.error(`bench:compare: ${message}`);
+  Deno.exit(2);
+}
+
+const works = String(opts.works).split(",").map((w) => w.trim());
+for (const w of works) if (!isWorkload(w)) fail(`unknown workload '${w}': use ${WORKLOADS}`);
+const webgpu = await probeWebgpu();
+let configs = ALL_CONFIGS.filter((c) => c.id !== "webgpu" || (webgpu.ok && !webgpu.isFallback));
+if (opts.configs) {
+  const ids = String(opts.configs).split(",").map((c) => c.trim());
+  for (const id of ids) {
+    if (!ALL_CONFIGS.some((c) => c.id === id)) fail(`unknown config '${id}'`);
+  }
+  configs = ALL_CONFIGS.filter((c) => ids.includes(c.id));
+}
+if (opts.quick) configs = configs.filter((c) => c.id !== "cpu");
+const repeats = opts.quick ? 2 : Number(opts.repeats);
+const warmup = opts.quick ? 1 : Number(opts.warmup);
+const python = "/usr/bin/python3";
+const coreTypeFromEnv = Deno.env.get("OPENBLAS_CORETYPE");
+const openblasCoreType = coreTypeFromEnv ?? avx512CoreType();
+
+async function run(cmd: string, args: string[], env: Record<string, string>): Promise<Cell> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const last = stdout[stdout.length - 1] ?? "";
+  if (!out.success || !last.startsWith("{")) {
+    const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
+    return {
+      median_ms: NaN,
+      all_ms: [],
+      error: stderr.slice(-2).join(" | ") || `exit ${out.code}`,
+    };
+  }
+  return JSON.parse(last) as Cell;
+}
+
+function runCell(config: Config, work: Workload): Promise<Cell> {
+  const cellRepeats = config.id === "cpu" ? Number(opts.cpuRepeats) : repeats;
+  const cellWarmup = config.id === "cpu" ? 1 : warmup;
+  if (config.kind === "genlab") {
+    return run(Deno.execPath(), [
+      "run",
+      "-A",
+      "bench/compare_worker.ts",
+      "--work",
+      work,
+      "--backend",
+      config.backend!,
+      "--threads",
+      String(config.threads),
+      "--warmup",
+      String(cellWarmup),
+      "--repeats",
+      String(cellRepeats),
+    ], { GENLAB_WASM_THREADS: String(config.threads) });
+  }
+  // --blas makes the anchor re-execute itself with LD_LIBRARY_PATH on that BLAS: Debian's
+  // libblas.so.3 alternative is OpenBLAS here, so "reference" must be asked for explicitly.
+  // PyTorch gets the OpenBLAS core type genlab's native library uses, so both run the same
+  // GEMM kernels (lib/backend/native/library.ts: avx512CoreType).
+  const env: Record<string, string> = { OMP_NUM_THREADS: String(config.threads) };
+  if (openblasCoreType !== null) env.OPENBLAS_CORETYPE = openblasCoreType;
+  return run(python, [
+    path.join("bench", "anchors", ANCHOR_SCRIPTS[work]),
+    "--json",
+    "--blas",
+    config.openblas ? "openblas" : "reference",
+    "--threads",
+    String(config.threads),
+    "--warmup",
+    String(cellWarmup),
+    "--repeats",
+    String(cellRepeats),
+  ], env);
+}
+
+// ── the machine ──
+const started = performance.now();
+const cpuModel = (() => {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    return info.match(/model name\s*:\s*(.*)/)?.[1]?.trim() ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
+})();
+const flags = (() => {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const f = info.match(/flags\s*:\s*(.*)/)?.[1]?.split(" ") ?? [];
+    return ["avx512f", "avx2", "fma"].filter((x) => f.includes(x)).join(", ");
+  } catch {
+    return "";
+  }
+})();
+let peak = NaN;
+let blasConfig = "native library unavailable";
+try {
+  const native = loadNativeLibrary(2);
+  blasConfig = native.config;
+  peak = Math.max(...[0, 1, 2].map(() => native.symbols.gl_peak_gflops(2, 30_000_000)));
+} catch (e) {
+  console.error(`bench:compare: no FP32 peak measurement (${(e as Error).message})`);
+}
+console.error(
+  `machine: ${cpuModel} (${navigator.hardwareConcurrency} cores; ${flags}); ` +
+    `measured FP32 peak ${peak.toFixed(0)} GFLOP/s on 2 threads`,
+);
+console.error(
+  `webgpu: ${webgpu.ok ? webgpu.description : webgpu.reason}` +
+    (webgpu.ok && webgpu.isFallback ? " — software adapter, left out of the timing" : ""),
+);
+
+// ── the sequence ──
+const results: Record<string, Record<string, Cell>> = {};
+for (const work of works as Workload[]) {
+  results[work] = {};
+  for (const config of configs) {
+    const t0 = performance.now();
+    const cell = await runCell(config, work);
+    results[work][config.id] = cell;
+    const took = ((performance.now() - t0) / 1000).toFixed(0);
+    console.error(
+      `${work.padEnd(13)} ${config.id.padEnd(10)} ` +
+        (cell.error ? `failed: ${cell.error}` : `${cell.median_ms.toFixed(1)} ms`) + ` (${took} s)`,
+    );
+  }
+}
+
+// ── the report ──
+/** FLOPs per step: GEMM by definition, models as counted by the native kernels. */
+function flopsOf(work: Workload): number {
+  if (work === "gemm") return 2 * 1024 ** 3;
+  return results[work].native?.counted_flops ?? NaN;
+}
+const fmt = (cell: Cell | undefined, flops: number) => {
+  if (cell === undefined) return "–";
+  if (cell.error) return "failed";
+  const ms = cell.median_ms;
+  const text = ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+  return Number.isFinite(flops) ? `${text} (${(flops / ms / 1e6).toFixed(0)})` : text;
+};
+const ratio = (a?: Cell, b?: Cell) =>
+  a && b && !a.error && !b.error ? `${(a.median_ms / b.median_ms).toFixed(2)}×` : "–";
+const best = (cells: (Cell | undefined)[]) =>
+  cells.filter((c): c is Cell => c !== undefined && !c.error)
+    .sort((a, b) => a.median_ms - b.median_ms)[0];
+
+const lines: string[] = [];
+lines.push(
+  `| work | ${configs.map((c) => c.label).join(" | ")} | native / PyTorch+OpenBLAS | ` +
+    "best wasm / PyTorch+OpenBLAS |",
+);
+lines.push(`|---|${configs.map(() => "---:").join("|")}|---:|---:|`);
+for (const work of works as Workload[]) {
+  const row = results[work];
+  const flops = flopsOf(work);
+  lines.push(
+    `| ${WORKLOAD_TITLES[work]} | ${configs.map((c) => fmt(row[c.id], flops)).join(" | ")} | ` +
+      `${ratio(row.native, row.torch)} | ${ratio(best([row.wasm1, row.wasm2]), row.torch)} |`,
+  );
+}
+const gemmNative = results.gemm?.native;
+const gemmTorch = results.gemm?.torch;
+const pct = (cell?: Cell) =>
+  cell && !cell.error && Number.isFinite(peak)
+    ? `${((2 * 1024 ** 3 / cell.median_ms / 1e6) / peak * 100).toFixed(0)} %`
+    : "–";
+const torchInfo = Object.values(results).flatMap((r) => r.torch ? [r.torch] : [])[0];
+const wall = (performance.now() - started) / 1000;
+const commit = gitCommit();
+const command = `deno task bench:compare ${Deno.args.join(" ")}`.trim();
+const report = [
+  "# Speed: genlab backends side by side with PyTorch",
+  "",
+  `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC by \`${command}\` ` +
+  `at commit ${commit.slice(0, 12)} (${(wall / 60).toFixed(1)} min in all).`,
+  "",
+  `- Machine: ${cpuModel}, ${navigator.hardwareConcurrency} cores (${flags}), no GPU. ` +
+  `Measured FP32 peak (FMA loop, 2 threads): **${peak.toFixed(0)} GFLOP/s**.`,
+  `- genlab: Deno ${Deno.version.deno}, tfjs 4.22.0; native = ${blasConfig.trim()}.`,
+  `- PyTorch: ${torchInfo?.torch ?? "?"} (Debian python3-torch), 2 threads; "+ OpenBLAS" runs ` +
+  `with LD_LIBRARY_PATH=${OPENBLAS_DIR} (${results.gemm?.torch?.blas ?? "?"}), "ref BLAS" with ` +
+  `Debian's reference BLAS (${results.gemm?.["torch-ref"]?.blas ?? "?"}); convolutions go ` +
+  "through PyTorch's bundled oneDNN either way." +
+  (openblasCoreType === null ? "" : ` OPENBLAS_CORETYPE=${openblasCoreType} for genlab and ` +
+    `PyTorch alike (${
+      coreTypeFromEnv !== undefined
+        ? "set in the environment"
+        : "genlab's choice: OpenBLAS 0.3.21 does not recognise this CPU's AVX-512"
+    }).`),
+  `- webgpu: ${webgpu.ok ? webgpu.description : webgpu.reason}` +
+  (webgpu.ok && webgpu.isFallback
+    ? " — a software adapter, so it is tested for correctness, not timed here."
+    : "."),
+  `- Method: each cell is a fresh process; median of ${repeats} steps after ${warmup} warm-up ` +
+  `(tfjs cpu: ${opts.cpuRepeats} after 1). Cells ran one after another in the order of the table.`,
+  "",
+  "Milliseconds per step (GFLOP/s in brackets; model FLOPs are the conv/matmul FLOPs counted by " +
+  "the native kernels in one step).",
+  "",
+  ...lines,
+  "",
+  `GEMM 1024³ against the measured peak: native ${pct(gemmNative)}, PyTorch + OpenBLAS ` +
+  `${pct(gemmTorch)}.`,
+  "",
+];
+const text = report.join("\n");
+console.log(text);
+if (opts.write) {
+  await writeFileAtomic(path.resolve(ROOT, String(opts.write)), text);
+  console.error(`bench:compare: wrote ${opts.write}`);
+}
