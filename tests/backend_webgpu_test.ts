@@ -25,7 +25,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { registerGradientFixes } from "../lib/backend/gradients.ts";
 import { probeWebgpu, setupWebgpu } from "../lib/backend/webgpu.ts";
-import { useBackend } from "./helpers.ts";
+import { tempDir, useBackend } from "./helpers.ts";
+import { resolveSpec, train as trainRun } from "../lib/train/trainer.ts";
 import { forwardAndGrads, type Input, relErr, size, t4, values } from "./kernel_suite.ts";
 
 const TOL = 1e-3;
@@ -340,6 +341,38 @@ Deno.test({
     measured.set("training-loss-abs", diff);
     assert.ok(ref[19] < ref[0] * 0.9, `cpu loss did not fall: ${ref[0]} -> ${ref[19]}`);
     assert.ok(diff < 1e-3, `losses differ by ${diff.toExponential(2)}: ${ref} vs ${got}`);
+  },
+});
+
+Deno.test({
+  name: "webgpu: the trainer runs a DCGAN end to end (losses, grids, checkpoint) like on cpu",
+  ...options,
+  fn: async () => {
+    // The whole run-directory path on webgpu: async loss reads, sample grids, checkpoints.
+    const spec = () =>
+      resolveSpec("dcgan", {
+        steps: 4,
+        batch: 4,
+        seed: 3,
+        sampleEvery: 2,
+        checkpointEvery: 4,
+        sampleCount: 4,
+        modelConfig: { generatorFilters: 4, discriminatorFilters: 4, latentDim: 8 },
+      });
+    const runs: number[][] = [];
+    for (const backend of ["cpu", "webgpu"] as const) {
+      await tf.setBackend(backend);
+      const out = `${await tempDir("webgpu-run")}/run`;
+      const result = await trainRun(spec(), { out, progress: false });
+      runs.push(result.losses.flatMap(({ d_loss, g_loss }) => [d_loss, g_loss]));
+      result.model.dispose();
+      const grids = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name);
+      assert.ok(grids.includes("step-000004.png"), `sample grids: ${grids}`);
+    }
+    const diff = Math.max(...runs[0].map((r, i) => Math.abs(runs[1][i] - r)));
+    measured.set("dcgan-trainer-loss-abs", diff);
+    assert.equal(runs[1].length, 8);
+    assert.ok(diff < 1e-3, `losses differ by ${diff.toExponential(2)}: ${runs[0]} vs ${runs[1]}`);
   },
 });
 
