@@ -1,3 +1,49 @@
 /** FFI signatures of genlab_elementwise.c (element-wise ops and reductions), merged into
- * NATIVE_SYMBOLS by library.ts. */
-export const ELEMENTWISE_SYMBOLS = {} as const;
+ * NATIVE_SYMBOLS by library.ts. Arrays (tensors on the wasm heap, shapes) are "buffer"s. */
+export const ELEMENTWISE_SYMBOLS = {
+  /** Elements from which an op uses all threads (0 = default 64K; tests use 1). */
+  gl_ew_set_parallel_min: { parameters: ["i32"], result: "void" },
+  /** (op, n, x, y, alpha) → 0, or −1 for an unknown op. */
+  gl_unary: { parameters: ["i32", "i32", "buffer", "buffer", "f32"], result: "i32" },
+  /** (op, rank, shapes = out|a|b as int32, a, b, out) → 0, or −1. */
+  gl_binary: {
+    parameters: ["i32", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** (mean, rank, shape int32, reduced-axis bit mask, x, out) → 0, or −1 (no memory). */
+  gl_reduce: {
+    parameters: ["i32", "i32", "buffer", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** (n, channels, x, mean, len, variance, len, offset|null, len, scale|null, len, ε, y). */
+  gl_batchnorm: {
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  /** (n, inner, condition uint8, t, e, out): 4-byte elements. */
+  gl_select: {
+    parameters: ["i32", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "void",
+  },
+  /** (mode, n, x, y) → 0, or −1. */
+  gl_cast: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
+  /** (rows, width, src, src stride, dst, dst stride), all in bytes. */
+  gl_copy_rows: {
+    parameters: ["i64", "i64", "buffer", "i64", "buffer", "i64"],
+    result: "void",
+  },
+} as const;

@@ -1,2 +1,732 @@
-/* genlab native element-wise kernels (filled in by a later step). */
-int gl_elementwise_version(void) { return 0; }
+/*
+ * genlab native element-wise kernels: the cheap-per-element tfjs ops (binary arithmetic with
+ * NumPy broadcasting, comparisons, unary activations, Sum/Mean over any axes, batch norm,
+ * select, cast, and the row copies behind Concat/SplitV), called from Deno FFI on tensors that
+ * live in the wasm heap (see kernels.ts and elementwise.ts).
+ *
+ * Why they exist: once the convolutions and matrix products are native, a U-Net training step
+ * spends over half its time in tfjs-wasm's element-wise kernels, which run on one thread and,
+ * for reductions over non-innermost axes (the bias gradient sums [N,H,W,C] to [C]), transpose
+ * first. Here every op is one pass over memory on all cores, vectorised by the compiler.
+ *
+ * Threads: an op runs on the OpenMP threads (gl_init's count) once it touches at least
+ * `parallel_min` elements (64K by default, ≈256 KiB): below that, waking the passive OpenMP
+ * workers costs more than the loop. Tests lower the threshold to reach the parallel paths with
+ * small, odd shapes.
+ *
+ * Numerics: binary ops are exact in float32, so they match tfjs-cpu (which computes in double and
+ * rounds) bit for bit except SquaredDifference (one extra rounding). Reductions accumulate in
+ * double, like tfjs-cpu's JavaScript loops, so a 50,176-row sum is as accurate as its inputs.
+ * exp/sigmoid/tanh use a Cephes-style polynomial (≈1–2 ulp) that vectorises, unlike libm's expf
+ * (and sqrtf, which stays scalar: without -fno-math-errno GCC keeps its errno branch).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+
+/* ---------------------------------------- threading --------------------------------------- */
+
+static int64_t parallel_min = 65536;
+
+/** Elements from which an op uses all threads; 0 restores the default (tests use 1). */
+void gl_ew_set_parallel_min(int elements) { parallel_min = elements > 0 ? elements : 65536; }
+
+/** Threads for an op touching `work` elements that can be split into `parts` independent parts. */
+static int threads_for(int64_t work, int64_t parts) {
+  if (work < parallel_min || parts < 2) return 1;
+  const int t = omp_get_max_threads();
+  return parts < t ? (int)parts : t;
+}
+
+/** [begin, end) of part t of n split into nt (ends rounded to 16 for whole vectors). */
+static void part_range(int64_t n, int t, int nt, int64_t align, int64_t *begin, int64_t *end) {
+  int64_t b = n * t / nt;
+  int64_t e = n * (t + 1) / nt;
+  if (align > 1) {
+    b = t == 0 ? 0 : b / align * align;
+    e = t == nt - 1 ? n : e / align * align;
+  }
+  *begin = b;
+  *end = e;
+}
+
+/** Run fn(ctx, begin, end) over [0, n) on `threads` threads in contiguous parts. */
+typedef void (*range_fn)(const void *ctx, int64_t begin, int64_t end);
+
+static void run_parts(int threads, int64_t n, int64_t align, range_fn fn, const void *ctx) {
+  if (threads <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t b, e;
+    part_range(n, omp_get_thread_num(), omp_get_num_threads(), align, &b, &e);
+    if (b < e) fn(ctx, b, e);
+  }
+}
+
+/* ---------------------------------------- exp and friends --------------------------------- */
+
+static inline float bits_to_float(int32_t i) {
+  float f;
+  memcpy(&f, &i, sizeof f);
+  return f;
+}
+
+/**
+ * e^x as Cephes' expf: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts so r is exact), e^r by
+ * a degree-6 polynomial, then 2^n applied as two powers of two so results down to the
+ * subnormals and up to FLT_MAX come out right. Branch-free, so loops over it vectorise.
+ */
+static inline float exp_f(float x) {
+  const float max_x = 88.72283905206835f;
+  const float min_x = -103.972084f;
+  float xc = x > max_x ? max_x : x;
+  xc = xc < min_x ? min_x : xc;
+  xc = x == x ? xc : 0.0f;
+  /* n = round(x·log2 e): adding and subtracting 1.5·2^23 rounds to an integer (floorf would not
+   * vectorise without -ffast-math). */
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = xc - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  const float r2 = r * r;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r2 + r + 1.0f;
+  const int32_t ni = (int32_t)n;
+  const int32_t n1 = ni / 2;
+  const int32_t n2 = ni - n1;
+  float y = p * bits_to_float((n1 + 127) << 23) * bits_to_float((n2 + 127) << 23);
+  y = x > max_x ? INFINITY : y;
+  y = x < min_x ? 0.0f : y;
+  return x == x ? y : x;
+}
+
+static inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+/** Cephes tanhf: an odd polynomial below |x| = 0.625 (no cancellation), 1 − 2/(e^2|x| + 1) above. */
+static inline float tanh_f(float x) {
+  const float ax = fabsf(x);
+  const float s = x * x;
+  const float small =
+      ((((-5.70498872745E-3f * s + 2.06390887954E-2f) * s - 5.37397155531E-2f) * s +
+        1.33314422036E-1f) * s - 3.33332819422E-1f) * s * x + x;
+  float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+  big = x < 0.0f ? -big : big;
+  return ax < 0.625f ? small : big;
+}
+
+/* ---------------------------------------- unary ops --------------------------------------- */
+
+enum {
+  UN_NEG = 0, UN_SQUARE = 1, UN_SQRT = 2, UN_RSQRT = 3, UN_EXP = 4, UN_SIGMOID = 5, UN_TANH = 6,
+  UN_RELU = 7, UN_RELU6 = 8, UN_LEAKYRELU = 9, UN_STEP = 10, UN_ABS = 11, UN_RECIPROCAL = 12
+};
+
+typedef struct {
+  int op;
+  float alpha;
+  const float *x;
+  float *y;
+} UnaryCtx;
+
+#define UNARY_LOOP(EXPR)                                              \
+  for (int64_t i = b; i < e; i++) {                                   \
+    const float v = x[i];                                             \
+    y[i] = (EXPR);                                                    \
+  }                                                                   \
+  break;
+
+/* NaN handling follows tfjs-cpu: relu-style ops compare with `<` so NaN passes through. */
+static void unary_range(const void *p, int64_t b, int64_t e) {
+  const UnaryCtx *c = (const UnaryCtx *)p;
+  const float *restrict x = c->x;
+  float *restrict y = c->y;
+  const float alpha = c->alpha;
+  switch (c->op) {
+    case UN_NEG: UNARY_LOOP(-v)
+    case UN_SQUARE: UNARY_LOOP(v * v)
+    case UN_SQRT: UNARY_LOOP(sqrtf(v))
+    case UN_RSQRT: UNARY_LOOP(1.0f / sqrtf(v))
+    case UN_EXP: UNARY_LOOP(exp_f(v))
+    case UN_SIGMOID: UNARY_LOOP(sigmoid_f(v))
+    case UN_TANH: UNARY_LOOP(tanh_f(v))
+    case UN_RELU: UNARY_LOOP(v < 0.0f ? 0.0f : v)
+    case UN_RELU6: UNARY_LOOP(v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v))
+    case UN_LEAKYRELU: UNARY_LOOP(v < 0.0f ? alpha * v : v)
+    case UN_STEP: UNARY_LOOP(v > 0.0f ? 1.0f : (v == v ? alpha : v))
+    case UN_ABS: UNARY_LOOP(fabsf(v))
+    case UN_RECIPROCAL: UNARY_LOOP(1.0f / v)
+    default: break;
+  }
+}
+
+/** y[i] = op(x[i]) for i < n (alpha: LeakyRelu's slope, Step's value at x ≤ 0). y may be x. */
+int gl_unary(int op, int n, const float *x, float *y, float alpha) {
+  if (op < 0 || op > UN_RECIPROCAL) return -1;
+  const UnaryCtx c = {op, alpha, x, y};
+  run_parts(threads_for(n, n / 16), n, 16, unary_range, &c);
+  return 0;
+}
+
+/* ---------------------------------------- broadcasting ------------------------------------ */
+
+/*
+ * A broadcast binary op is described by the output shape and, for each input, element strides
+ * that are 0 along broadcast axes. Size-1 output axes are dropped and neighbouring axes merged
+ * when both inputs are broadcast along both or along neither, which leaves at most 6 axes and
+ * usually 1–3: [64,28,28,32] + [32] is [50176, 32] with b's stride 0 on the first axis, the
+ * group-norm [64,28,28,8,4] − [64,1,1,8,1] is [64, 784, 8, 4] with b broadcast on 784 and 4.
+ * The collapsed shape is right-aligned into 6 axes: axes 0–3 are walked by an odometer (the
+ * "rows"), axes 4–5 form a 2-D block whose inner loop is contiguous in the output and either
+ * contiguous or constant in each input, so it vectorises.
+ */
+enum { MAX_RANK = 6 };
+
+typedef struct {
+  int64_t n[MAX_RANK];
+  int64_t sa[MAX_RANK];
+  int64_t sb[MAX_RANK];
+} Bcast;
+
+/** shapes = out[rank], a[rank], b[rank] (inputs left-padded with 1s). Returns 0, or −1. */
+static int bcast_setup(int rank, const int32_t *shapes, Bcast *bc) {
+  if (rank < 0 || rank > MAX_RANK) return -1;
+  int64_t as[MAX_RANK], bs[MAX_RANK];
+  int64_t stride_a = 1, stride_b = 1;
+  for (int i = rank - 1; i >= 0; i--) {
+    const int64_t da = shapes[rank + i], db = shapes[2 * rank + i];
+    as[i] = da == 1 ? 0 : stride_a;
+    bs[i] = db == 1 ? 0 : stride_b;
+    stride_a *= da;
+    stride_b *= db;
+  }
+  /* Collapse from the innermost axis outwards; merged axes keep their inner member's strides. */
+  int64_t n[MAX_RANK], sa[MAX_RANK], sb[MAX_RANK];
+  int m = 0;
+  for (int i = rank - 1; i >= 0; i--) {
+    const int64_t d = shapes[i];
+    if (d == 1) continue;
+    if (m > 0 && (as[i] != 0) == (sa[m - 1] != 0) && (bs[i] != 0) == (sb[m - 1] != 0)) {
+      n[m - 1] *= d;
+    } else {
+      n[m] = d;
+      sa[m] = as[i];
+      sb[m] = bs[i];
+      m++;
+    }
+  }
+  for (int k = 0; k < MAX_RANK; k++) {
+    /* k-th axis from the inside goes to position MAX_RANK-1-k. */
+    const int pos = MAX_RANK - 1 - k;
+    bc->n[pos] = k < m ? n[k] : 1;
+    bc->sa[pos] = k < m ? sa[k] : 0;
+    bc->sb[pos] = k < m ? sb[k] : 0;
+  }
+  return 0;
+}
+
+enum {
+  BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3, BIN_MAX = 4, BIN_MIN = 5, BIN_SQDIFF = 6,
+  BIN_GREATER = 7, BIN_GREATER_EQUAL = 8, BIN_LESS = 9, BIN_LESS_EQUAL = 10, BIN_EQUAL = 11,
+  BIN_NOT_EQUAL = 12, BIN_COUNT = 13
+};
+
+/** Comparisons write bytes (tfjs-wasm stores bool tensors as uint8). */
+static int is_comparison(int op) { return op >= BIN_GREATER && op <= BIN_NOT_EQUAL; }
+
+typedef struct {
+  Bcast bc;
+  const float *a;
+  const float *b;
+  void *out;
+  int op;
+  /* The rows (axes 0–3) in [begin, end) are walked; with split_block, rows = 1 and the range
+   * is over axis 4 instead (when there is only one row to split). */
+  int split_block;
+} BinaryCtx;
+
+/* One 2-D block: j over axis 4, k over axis 5 (contiguous in out). */
+#define BLOCK_LOOP(T, EXPR)                                                               \
+  {                                                                                       \
+    T *restrict o = (T *)out_row;                                                         \
+    for (int64_t j = j0; j < j1; j++, o += n5) {                                          \
+      const float *restrict pa = pa_row + j * sa4;                                        \
+      const float *restrict pb = pb_row + j * sb4;                                        \
+      if (sa5 != 0 && sb5 != 0) {                                                         \
+        for (int64_t k = 0; k < n5; k++) {                                                \
+          const float x = pa[k], y = pb[k];                                               \
+          o[k] = (EXPR);                                                                  \
+        }                                                                                 \
+      } else if (sa5 != 0) {                                                              \
+        const float y = pb[0];                                                            \
+        for (int64_t k = 0; k < n5; k++) {                                                \
+          const float x = pa[k];                                                          \
+          o[k] = (EXPR);                                                                  \
+        }                                                                                 \
+      } else {                                                                            \
+        const float x = pa[0];                                                            \
+        for (int64_t k = 0; k < n5; k++) {                                                \
+          const float y = pb[k];                                                          \
+          o[k] = (EXPR);                                                                  \
+        }                                                                                 \
+      }                                                                                   \
+    }                                                                                     \
+  }                                                                                       \
+  break;
+
+/* Math.max/min semantics: NaN if either side is NaN. */
+#define MAX_EXPR ((x >= y || x != x) ? x : y)
+#define MIN_EXPR ((x <= y || x != x) ? x : y)
+
+static void binary_block(int op, const float *pa_row, const float *pb_row, void *out_row,
+                         int64_t j0, int64_t j1, int64_t n5, int64_t sa4, int64_t sb4,
+                         int64_t sa5, int64_t sb5) {
+  switch (op) {
+    case BIN_ADD: BLOCK_LOOP(float, x + y)
+    case BIN_SUB: BLOCK_LOOP(float, x - y)
+    case BIN_MUL: BLOCK_LOOP(float, x * y)
+    case BIN_DIV: BLOCK_LOOP(float, x / y)
+    case BIN_MAX: BLOCK_LOOP(float, MAX_EXPR)
+    case BIN_MIN: BLOCK_LOOP(float, MIN_EXPR)
+    case BIN_SQDIFF: BLOCK_LOOP(float, (x - y) * (x - y))
+    case BIN_GREATER: BLOCK_LOOP(uint8_t, x > y)
+    case BIN_GREATER_EQUAL: BLOCK_LOOP(uint8_t, x >= y)
+    case BIN_LESS: BLOCK_LOOP(uint8_t, x < y)
+    case BIN_LESS_EQUAL: BLOCK_LOOP(uint8_t, x <= y)
+    case BIN_EQUAL: BLOCK_LOOP(uint8_t, x == y)
+    case BIN_NOT_EQUAL: BLOCK_LOOP(uint8_t, x != y)
+    default: break;
+  }
+}
+
+static void binary_range(const void *p, int64_t begin, int64_t end) {
+  const BinaryCtx *c = (const BinaryCtx *)p;
+  const Bcast *bc = &c->bc;
+  const int64_t *n = bc->n, *sa = bc->sa, *sb = bc->sb;
+  const int64_t n4 = n[4], n5 = n[5];
+  const size_t osize = is_comparison(c->op) ? 1 : sizeof(float);
+  char *out = (char *)c->out;
+  if (c->split_block) {
+    binary_block(c->op, c->a, c->b, out + (size_t)(begin * n5) * osize, begin, end, n5, sa[4],
+                 sb[4], sa[5], sb[5]);
+    return;
+  }
+  /* Odometer over axes 0–3, started at row `begin`. */
+  int64_t i[4];
+  int64_t rest = begin;
+  for (int k = 3; k >= 0; k--) {
+    i[k] = rest % n[k];
+    rest /= n[k];
+  }
+  int64_t oa = 0, ob = 0;
+  for (int k = 0; k < 4; k++) {
+    oa += i[k] * sa[k];
+    ob += i[k] * sb[k];
+  }
+  const int64_t block = n4 * n5;
+  for (int64_t r = begin; r < end; r++) {
+    binary_block(c->op, c->a + oa, c->b + ob, out + (size_t)(r * block) * osize, 0, n4, n5, sa[4],
+                 sb[4], sa[5], sb[5]);
+    for (int k = 3; k >= 0; k--) {
+      oa += sa[k];
+      ob += sb[k];
+      if (++i[k] < n[k]) break;
+      oa -= n[k] * sa[k];
+      ob -= n[k] * sb[k];
+      i[k] = 0;
+    }
+  }
+}
+
+/**
+ * out = a ⊙ b with NumPy broadcasting (op: BIN_*). shapes holds out, a, b as `rank` int32 each,
+ * the inputs left-padded with 1s to the output's rank (≤ 6). Comparisons write uint8 to out.
+ */
+int gl_binary(int op, int rank, const int32_t *shapes, const float *a, const float *b,
+              void *out) {
+  if (op < 0 || op >= BIN_COUNT) return -1;
+  BinaryCtx c;
+  if (bcast_setup(rank, shapes, &c.bc) != 0) return -1;
+  c.a = a;
+  c.b = b;
+  c.out = out;
+  c.op = op;
+  const int64_t *n = c.bc.n;
+  const int64_t rows = n[0] * n[1] * n[2] * n[3];
+  const int64_t total = rows * n[4] * n[5];
+  if (rows == 1 && n[4] == 1 && n[5] > 1) {
+    /* One contiguous run (same shapes, or a scalar on one side): split it into 2-D blocks of
+     * 64 elements so the threads can share it (the tail block stays in axis 5's remainder). */
+    const int64_t len = n[5], chunk = 64, full = len / chunk;
+    if (full >= 2 && threads_for(total, full) > 1) {
+      BinaryCtx body = c;
+      body.bc.n[4] = full;
+      body.bc.n[5] = chunk;
+      body.bc.sa[4] = c.bc.sa[5] * chunk;
+      body.bc.sb[4] = c.bc.sb[5] * chunk;
+      body.split_block = 1;
+      run_parts(threads_for(total, full), full, 1, binary_range, &body);
+      const int64_t done = full * chunk;
+      if (done < len) {
+        BinaryCtx tail = c;
+        tail.bc.n[5] = len - done;
+        tail.a = a + c.bc.sa[5] * done;
+        tail.b = b + c.bc.sb[5] * done;
+        tail.out = (char *)out + (size_t)done * (is_comparison(op) ? 1 : sizeof(float));
+        tail.split_block = 1;
+        binary_range(&tail, 0, 1);
+      }
+      return 0;
+    }
+  }
+  if (rows == 1) {
+    c.split_block = 1;
+    run_parts(threads_for(total, n[4]), n[4], 1, binary_range, &c);
+  } else {
+    c.split_block = 0;
+    run_parts(threads_for(total, rows), rows, 1, binary_range, &c);
+  }
+  return 0;
+}
+
+/* ---------------------------------------- reductions -------------------------------------- */
+
+/*
+ * Sum/Mean over any set of axes. Size-1 axes are dropped and neighbouring axes with the same
+ * kept/reduced status merged, leaving alternating groups: [64,28,28,32] over (0,1,2) is
+ * R[50176] K[32] (a column sum: the bias gradient); group norm's [64,28,28,8,4] over (1,2,4) is
+ * K[64] R[784] K[8] R[4]. The input is read once, in memory order, adding into a double
+ * accumulator per output: row sums for an innermost reduced group, row-into-accumulator adds
+ * for an innermost kept group. Threads split one group: a kept group gives each thread its own
+ * outputs; a reduced group gives each thread a private accumulator, summed at the end.
+ */
+typedef struct {
+  int m;
+  int64_t d[MAX_RANK];
+  int64_t xs[MAX_RANK];
+  int64_t os[MAX_RANK];
+  int reduced[MAX_RANK];
+  int split;
+  int64_t out_size;
+  const float *x;
+  double *acc; /* out_size per thread when the split group is reduced */
+} Reduce;
+
+/** Σ x[0..n) in double, 16 independent partial sums so the adds pipeline and vectorise. */
+static double sum_row(const float *restrict x, int64_t n) {
+  double s[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int k = 0; k < 16; k++) s[k] += (double)x[i + k];
+  }
+  double total = 0.0;
+  for (; i < n; i++) total += (double)x[i];
+  for (int k = 0; k < 16; k++) total += s[k];
+  return total;
+}
+
+static void add_row(double *restrict acc, const float *restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] += (double)x[i];
+}
+
+/** Accumulate group `level` onward (indices [lo, hi) at the split group, all elsewhere). */
+static void reduce_walk(const Reduce *r, int level, int64_t lo, int64_t hi, const float *x,
+                        double *acc) {
+  const int64_t b = level == r->split ? lo : 0;
+  const int64_t e = level == r->split ? hi : r->d[level];
+  const int last = r->m - 1;
+  if (level == last) {
+    if (r->reduced[last]) *acc += sum_row(x + b, e - b);
+    else add_row(acc + b, x + b, e - b);
+    return;
+  }
+  if (level == last - 1 && r->split != last) {
+    const int64_t xs = r->xs[level], os = r->os[level], len = r->d[last];
+    if (r->reduced[last]) {
+      for (int64_t i = b; i < e; i++) acc[i * os] += sum_row(x + i * xs, len);
+    } else {
+      for (int64_t i = b; i < e; i++) add_row(acc + i * os, x + i * xs, len);
+    }
+    return;
+  }
+  for (int64_t i = b; i < e; i++) {
+    reduce_walk(r, level + 1, lo, hi, x + i * r->xs[level], acc + i * r->os[level]);
+  }
+}
+
+static void reduce_range(const void *p, int64_t begin, int64_t end) {
+  const Reduce *r = (const Reduce *)p;
+  double *acc = r->acc;
+  if (r->reduced[r->split]) {
+    /* Private accumulator of this thread (parts are numbered as run_parts splits them). */
+    const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
+    acc += (int64_t)t * r->out_size;
+  }
+  reduce_walk(r, 0, begin, end, r->x, acc);
+}
+
+/**
+ * out = Σ (mean: average) of x over the axes set in `axis_mask` (bit i = axis i), x of shape
+ * shape[rank] (rank ≤ 6). out has the kept axes in order (keepDims only changes tfjs' shape).
+ * Returns 0, or −1 when the scratch accumulator cannot be allocated.
+ */
+int gl_reduce(int mean, int rank, const int32_t *shape, int axis_mask, const float *x,
+              float *out) {
+  if (rank < 0 || rank > MAX_RANK) return -1;
+  Reduce r;
+  memset(&r, 0, sizeof r);
+  int64_t d[MAX_RANK];
+  int red[MAX_RANK];
+  int m = 0;
+  int64_t total = 1, count = 1;
+  for (int i = 0; i < rank; i++) {
+    const int64_t n = shape[i];
+    const int is_red = (axis_mask >> i) & 1;
+    total *= n;
+    if (is_red) count *= n;
+    if (n == 1) continue;
+    if (m > 0 && red[m - 1] == is_red) {
+      d[m - 1] *= n;
+    } else {
+      d[m] = n;
+      red[m] = is_red;
+      m++;
+    }
+  }
+  if (m == 0) {
+    d[0] = 1;
+    red[0] = 0;
+    m = 1;
+  }
+  r.m = m;
+  int64_t xs = 1, os = 1;
+  for (int i = m - 1; i >= 0; i--) {
+    r.d[i] = d[i];
+    r.reduced[i] = red[i];
+    r.xs[i] = xs;
+    xs *= d[i];
+    r.os[i] = red[i] ? 0 : os;
+    if (!red[i]) os *= d[i];
+  }
+  r.out_size = os;
+  r.x = x;
+  /* Split the outermost group big enough to share, else the biggest one. */
+  const int max_threads = omp_get_max_threads();
+  int split = -1;
+  for (int i = 0; i < m && split < 0; i++) {
+    if (r.d[i] >= 4 * max_threads) split = i;
+  }
+  if (split < 0) {
+    split = 0;
+    for (int i = 1; i < m; i++) {
+      if (r.d[i] > r.d[split]) split = i;
+    }
+  }
+  r.split = split;
+  const int threads = threads_for(total, r.d[split]);
+  const int64_t buffers = r.reduced[split] ? threads : 1;
+  double *acc = (double *)calloc((size_t)(buffers * r.out_size), sizeof(double));
+  if (acc == NULL) return -1;
+  r.acc = acc;
+  run_parts(threads, r.d[split], r.split == m - 1 ? 16 : 1, reduce_range, &r);
+  const double scale = mean ? 1.0 / (double)count : 1.0;
+  const int64_t n_out = r.out_size;
+#pragma omp parallel for schedule(static) if (n_out * buffers >= parallel_min && threads > 1)
+  for (int64_t i = 0; i < n_out; i++) {
+    double s = acc[i];
+    for (int64_t t = 1; t < buffers; t++) s += acc[t * n_out + i];
+    out[i] = (float)(s * scale);
+  }
+  free(acc);
+  return 0;
+}
+
+/* ---------------------------------------- batch norm -------------------------------------- */
+
+typedef struct {
+  const float *x;
+  float *y;
+  const float *k; /* scale / sqrt(variance + eps), per channel */
+  const float *c; /* offset − mean·k, per channel */
+  int64_t channels;
+} NormCtx;
+
+static void batchnorm_range(const void *p, int64_t b, int64_t e) {
+  const NormCtx *n = (const NormCtx *)p;
+  const int64_t ch = n->channels;
+  for (int64_t r = b; r < e; r++) {
+    const float *restrict x = n->x + r * ch;
+    float *restrict y = n->y + r * ch;
+    const float *restrict k = n->k;
+    const float *restrict c = n->c;
+    for (int64_t j = 0; j < ch; j++) y[j] = x[j] * k[j] + c[j];
+  }
+}
+
+/**
+ * tfjs FusedBatchNorm over the last axis: y = (x − mean)·scale/√(variance + ε) + offset, where
+ * each parameter has `channels` entries or 1 (l* = its length; offset/scale may be NULL).
+ */
+int gl_batchnorm(int n, int channels, const float *x, const float *mean, int lm,
+                 const float *variance, int lv, const float *offset, int lo, const float *scale,
+                 int ls, float eps, float *y) {
+  if (channels <= 0 || n % channels != 0) return -1;
+  float *kc = (float *)malloc(2 * (size_t)channels * sizeof(float));
+  if (kc == NULL) return -1;
+  for (int j = 0; j < channels; j++) {
+    const double s = scale == NULL ? 1.0 : scale[ls == 1 ? 0 : j];
+    const double o = offset == NULL ? 0.0 : offset[lo == 1 ? 0 : j];
+    const double k = s / sqrt((double)variance[lv == 1 ? 0 : j] + (double)eps);
+    kc[j] = (float)k;
+    kc[channels + j] = (float)(o - (double)mean[lm == 1 ? 0 : j] * k);
+  }
+  const NormCtx c = {x, y, kc, kc + channels, channels};
+  const int64_t rows = n / channels;
+  run_parts(threads_for(n, rows), rows, 1, batchnorm_range, &c);
+  free(kc);
+  return 0;
+}
+
+/* ---------------------------------------- select, cast, copies ---------------------------- */
+
+typedef struct {
+  const uint8_t *cond;
+  const uint32_t *t;
+  const uint32_t *e;
+  uint32_t *out;
+  int64_t inner;
+} SelectCtx;
+
+static void select_range(const void *p, int64_t b, int64_t e) {
+  const SelectCtx *s = (const SelectCtx *)p;
+  const uint32_t *restrict t = s->t;
+  const uint32_t *restrict f = s->e;
+  uint32_t *restrict o = s->out;
+  if (s->inner == 1) {
+    const uint8_t *restrict c = s->cond;
+    for (int64_t i = b; i < e; i++) o[i] = c[i] ? t[i] : f[i];
+  } else {
+    for (int64_t i = b; i < e; i++) o[i] = s->cond[i / s->inner] ? t[i] : f[i];
+  }
+}
+
+/** out[i] = cond[i / inner] ? t[i] : e[i] for 4-byte elements (float32 or int32), i < n. */
+void gl_select(int n, int inner, const uint8_t *cond, const uint32_t *t, const uint32_t *e,
+               uint32_t *out) {
+  const SelectCtx s = {cond, t, e, out, inner > 0 ? inner : 1};
+  run_parts(threads_for(n, n / 16), n, 16, select_range, &s);
+}
+
+enum {
+  CAST_F32_I32 = 0, CAST_I32_F32 = 1, CAST_U8_F32 = 2, CAST_U8_I32 = 3, CAST_F32_U8 = 4,
+  CAST_I32_U8 = 5
+};
+
+/** JavaScript's ToInt32 (what Int32Array.from does): truncate, NaN → 0, wrap modulo 2^32. */
+static inline int32_t to_int32(float v) {
+  if (fabsf(v) < 2147483648.0f) return (int32_t)v;
+  if (v != v || isinf(v)) return 0;
+  double m = fmod(trunc((double)v), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return (int32_t)(uint32_t)m;
+}
+
+typedef struct {
+  int mode;
+  const void *x;
+  void *y;
+} CastCtx;
+
+static void cast_range(const void *p, int64_t b, int64_t e) {
+  const CastCtx *c = (const CastCtx *)p;
+  switch (c->mode) {
+    case CAST_F32_I32: {
+      const float *restrict x = c->x;
+      int32_t *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = to_int32(x[i]);
+      break;
+    }
+    case CAST_I32_F32: {
+      const int32_t *restrict x = c->x;
+      float *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = (float)x[i];
+      break;
+    }
+    case CAST_U8_F32: {
+      const uint8_t *restrict x = c->x;
+      float *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = (float)x[i];
+      break;
+    }
+    case CAST_U8_I32: {
+      const uint8_t *restrict x = c->x;
+      int32_t *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = (int32_t)x[i];
+      break;
+    }
+    case CAST_F32_U8: {
+      const float *restrict x = c->x;
+      uint8_t *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = x[i] != 0.0f; /* NaN → 1, as tfjs-cpu */
+      break;
+    }
+    case CAST_I32_U8: {
+      const int32_t *restrict x = c->x;
+      uint8_t *restrict y = c->y;
+      for (int64_t i = b; i < e; i++) y[i] = x[i] != 0;
+      break;
+    }
+    default: break;
+  }
+}
+
+/** Cast n elements (mode: CAST_*), with tfjs-cpu's semantics. */
+int gl_cast(int mode, int n, const void *x, void *y) {
+  if (mode < CAST_F32_I32 || mode > CAST_I32_U8) return -1;
+  const CastCtx c = {mode, x, y};
+  run_parts(threads_for(n, n / 16), n, 16, cast_range, &c);
+  return 0;
+}
+
+typedef struct {
+  const char *src;
+  char *dst;
+  int64_t width, src_stride, dst_stride;
+} CopyCtx;
+
+static void copy_rows_range(const void *p, int64_t b, int64_t e) {
+  const CopyCtx *c = (const CopyCtx *)p;
+  for (int64_t r = b; r < e; r++) {
+    memcpy(c->dst + r * c->dst_stride, c->src + r * c->src_stride, (size_t)c->width);
+  }
+}
+
+static void copy_bytes_range(const void *p, int64_t b, int64_t e) {
+  const CopyCtx *c = (const CopyCtx *)p;
+  memcpy(c->dst + b, c->src + b, (size_t)(e - b));
+}
+
+/**
+ * dst[r·dst_stride + j] = src[r·src_stride + j] for r < rows, j < width (all in bytes): one
+ * input of a Concat or one output of a SplitV, with the other axes folded into rows and width.
+ */
+void gl_copy_rows(int64_t rows, int64_t width, const void *src, int64_t src_stride, void *dst,
+                  int64_t dst_stride) {
+  const CopyCtx c = {(const char *)src, (char *)dst, width, src_stride, dst_stride};
+  const int64_t floats = rows * width / 4;
+  if (rows == 1 || (width == src_stride && width == dst_stride)) {
+    /* One contiguous run: split its bytes. */
+    const int64_t bytes = rows * width;
+    run_parts(threads_for(floats, bytes / 4096), bytes, 64, copy_bytes_range, &c);
+  } else {
+    run_parts(threads_for(floats, rows), rows, 1, copy_rows_range, &c);
+  }
+}

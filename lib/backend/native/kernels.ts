@@ -1,7 +1,8 @@
 /**
  * The `native` backend: tfjs-backend-wasm with its heavy kernels routed to native code — matrix
  * products to OpenBLAS, convolutions (forward, both gradients, hence also conv2dTranspose) to
- * oneDNN where it is installed, else to im2col/col2im + OpenBLAS (genlab_native.c).
+ * oneDNN where it is installed, else to im2col/col2im + OpenBLAS (genlab_native.c); the
+ * element-wise ops and reductions to OpenMP loops (elementwise.ts, genlab_elementwise.c).
  *
  * Design (issue 3):
  *  - **In place on the wasm heap.** Every tfjs tensor of the wasm backend is a slice of one

@@ -1,13 +1,15 @@
 /**
- * `--backend native`: the wasm backend with MatMul on OpenBLAS and the convolutions on oneDNN (or
- * im2col + OpenBLAS) through Deno FFI (see kernels.ts for the design, library.ts for how the C
- * shim is built and found).
+ * `--backend native`: the wasm backend with MatMul on OpenBLAS, the convolutions on oneDNN (or
+ * im2col + OpenBLAS) and the element-wise ops and reductions on OpenMP C loops, through Deno FFI
+ * (kernels.ts: the design; elementwise.ts: the element-wise layer; library.ts: how the C shim is
+ * built and found).
  */
 import { resolveWasmThreads, setupWasm } from "../wasm.ts";
 import { loadNativeLibrary, type NativeLoad, NativeUnavailableError } from "./library.ts";
 import { installNativeKernels, setNativeKernels } from "./kernels.ts";
 
 export { NativeUnavailableError } from "./library.ts";
+export { elementwiseCounters, setNativeElementwise } from "./elementwise.ts";
 export {
   NATIVE_KERNEL_NAMES,
   nativeCounters,
@@ -45,8 +47,8 @@ export async function setupNative(options: { threads?: number } = {}): Promise<N
     wasmThreads: wasm.threads,
     blasThreads: library.threads,
     library,
-    description: `native kernels for MatMul and Conv2D + gradients (${library.description}) ` +
-      `on ${wasm.description}`,
+    description: `native kernels for MatMul, Conv2D + gradients and element-wise ops ` +
+      `(${library.description}) on ${wasm.description}`,
   };
 }
 
