@@ -11,6 +11,8 @@ import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../lib/backend/mod.ts";
 import { nativeCounters, probeNative, setNativeKernels } from "../lib/backend/native/mod.ts";
 import { loadNativeLibrary } from "../lib/backend/native/library.ts";
+import { GROUP_NORM } from "../lib/backend/native/fused.ts";
+import { groupNorm } from "../lib/nn/blocks.ts";
 import { compareOp, kernelSuite, on, switchTo, t4, values } from "./kernel_suite.ts";
 
 const probe = probeNative();
@@ -348,5 +350,37 @@ Deno.test({
     } finally {
       setNativeKernels(false);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "native: fused group norm kernel (forward, dx, dγ, dβ) equals cpu; registered only while on",
+  ignore,
+  fn: async () => {
+    const library = loadNativeLibrary(2).symbols;
+    const cases: [number[], number][] = [
+      [[2, 5, 3, 8], 4], // odd spatial size
+      [[1, 7, 7, 6], 1], // batch 1, one group (layer norm over H, W, C)
+      [[3, 4, 4, 6], 6], // one channel per group (instance norm)
+      [[64, 7, 7, 32], 8], // the U-Net's shapes at batch 64
+    ];
+    for (const parallelMin of [0, 1]) { // 1: every op on all threads, even tiny ones
+      library.gl_ew_set_parallel_min(parallelMin);
+      for (const [shape, groups] of cases) {
+        const c = shape[3];
+        await compareOp(
+          "native",
+          `groupNorm ${shape} G=${groups}`,
+          [{ shape }, { shape: [c] }, { shape: [c] }],
+          (x, gamma, beta) => groupNorm(t4(x), groups, tf.add(gamma, 1), beta),
+        );
+      }
+    }
+    library.gl_ew_set_parallel_min(0);
+    await switchTo("native");
+    assert.ok(tf.getKernel(GROUP_NORM, "wasm") !== undefined, "fused kernel while native is on");
+    setNativeKernels(false);
+    assert.equal(tf.getKernel(GROUP_NORM, "wasm"), undefined, "and gone when it is off");
   },
 });

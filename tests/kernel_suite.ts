@@ -663,6 +663,31 @@ export async function kernelSuite(target: Target): Promise<void> {
     );
   });
 
+  Deno.test(`${target}: slice (no-copy kernel) on ranks 1-5, contiguous and strided`, async () => {
+    const cases: [number[], number[], number[]][] = [
+      [[7], [2], [4]],
+      [[5, 6], [1, 0], [3, 6]], // contiguous rows
+      [[5, 6], [1, 2], [3, 3]], // strided
+      [[3, 4, 5], [1, 1, 2], [2, 3, -1]],
+      [[2, 5, 5, 3], [0, 1, 2, 1], [2, 3, 2, 2]],
+      [[2, 3, 4, 5, 3], [1, 0, 1, 2, 0], [1, 3, 2, 3, 3]],
+      [[4, 4], [3, 3], [1, 1]], // one element
+    ];
+    for (const [shape, begin, size] of cases) {
+      await compareOp(
+        target,
+        `slice ${shape} @${begin} ${size}`,
+        [{ shape }],
+        (x) => tf.slice(x, begin, size),
+      );
+    }
+    const ints = await on(
+      target,
+      () => [tf.slice(tf.range(0, 24, 1, "int32").reshape([4, 6]), [1, 2], [2, 3])],
+    );
+    assert.deepEqual(Array.from(ints[0]), [8, 9, 10, 14, 15, 16]);
+  });
+
   Deno.test(`${target}: gradients do not leak tensors or wasm buffers`, async () => {
     await switchTo(target);
     const v = (shape: number[], seed: number) => tf.tensor(values(size(shape), seed), shape);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { sinusoidalEmbedding } from "../lib/nn/time_embedding.ts";
-import { groupNorm, ParamScope } from "../lib/nn/blocks.ts";
+import { groupNorm, ParamScope, silu } from "../lib/nn/blocks.ts";
 import { scaledDotProductAttention, SelfAttention2d } from "../lib/nn/attention.ts";
 import { UNet, UNET_DEFAULTS, type UNetConfig } from "../lib/models/diffusion/unet.ts";
 import { Rng } from "../lib/util/rng.ts";
@@ -61,6 +61,35 @@ Deno.test("group norm: per-group mean 0 / variance 1, equals the explicit formul
     }
   }
   x.dispose();
+});
+
+Deno.test("group norm and SiLU: closed-form gradients equal autograd of the plain formulas", async () => {
+  await useBackend("cpu");
+  const [b, h, w, c, groups, eps] = [2, 3, 5, 6, 3, 1e-5];
+  const x = tf.randomNormal([b, h, w, c], 2, 3, "float32", 7) as tf.Tensor4D;
+  const gamma = tf.randomNormal([c], 1, 0.5, "float32", 8);
+  const beta = tf.randomNormal([c], 0, 1, "float32", 9);
+  const dy = tf.randomNormal([b, h, w, c], 0, 1, "float32", 10);
+  // The textbook forward, differentiated by tfjs' autograd.
+  const plainGroupNorm = (xs: tf.Tensor, g: tf.Tensor, bt: tf.Tensor) => {
+    const grouped = tf.reshape(xs, [b, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+    const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), g), bt);
+  };
+  const loss = (f: (a: tf.Tensor, g: tf.Tensor, bt: tf.Tensor) => tf.Tensor) =>
+    tf.grads((a: tf.Tensor, g: tf.Tensor, bt: tf.Tensor) => tf.sum(tf.mul(f(a, g, bt), dy)));
+  const want = loss(plainGroupNorm)([x, gamma, beta]);
+  const got = loss((a, g, bt) => groupNorm(a as tf.Tensor4D, groups, g, bt, eps))([x, gamma, beta]);
+  for (let i = 0; i < 3; i++) {
+    const scale = Math.max(...Array.from(want[i].dataSync(), Math.abs));
+    assert.ok(maxAbsDiff(got[i].dataSync(), want[i].dataSync()) / scale < 1e-5, `grad ${i}`);
+  }
+  const siluWant = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mul(a, tf.sigmoid(a)), dy)))(x);
+  const siluGot = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(silu(a), dy)))(x);
+  assert.ok(maxAbsDiff(siluGot.dataSync(), siluWant.dataSync()) < 1e-5);
+  assert.ok(maxAbsDiff(silu(x).dataSync(), tf.mul(x, tf.sigmoid(x)).dataSync()) < 1e-6);
+  tf.dispose([x, gamma, beta, dy, ...want, ...got, siluWant, siluGot]);
 });
 
 Deno.test("attention: hand-computed tiny case, and permutation equivariance over positions", async () => {

@@ -564,6 +564,45 @@ function withExplicitSamePadding(kernelName: string, depthwise: boolean): tf.Ker
   return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
 }
 
+/**
+ * Slice without copying the whole input first. tfjs-wasm's Slice begins with
+ * `backend.readSync(x)`, which copies ALL of x out of the wasm heap into a fresh JS array, so
+ * reading one element of a 1024² tensor cost ≈13 ms (4 MiB of new pages), ≈1000× the work.
+ * Here the input is a view of the heap; contiguous runs of the innermost axis are copied.
+ */
+export function sliceWasm(args: KernelArgs<"x">): Info {
+  const { backend } = args;
+  const { x } = args.inputs;
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    args.attrs.begin as number[],
+    args.attrs.size as number[],
+  );
+  const out = backend.makeOutput(size, x.dtype);
+  const total = tf.util.sizeFromShape(size);
+  if (total === 0) return out;
+  const xs = heapView(backend, x); // views after makeOutput: allocating may move the heap
+  const outs = heapView(backend, out);
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  const inner = rank === 0 ? 1 : size[rank - 1];
+  const rows = total / inner;
+  // Odometer over all axes but the last; each row is one contiguous run of `inner` values.
+  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let row = 0; row < rows; row++) {
+    let offset = rank === 0 ? 0 : begin[rank - 1];
+    for (let axis = 0; axis < rank - 1; axis++) {
+      offset += (begin[axis] + index[axis]) * strides[axis];
+    }
+    outs.set(xs.subarray(offset, offset + inner), row * inner);
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      if (++index[axis] < size[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
 let registered = false;
 
 /** Register the kernels above for 'wasm' (replacing tfjs's slow Conv2DBackpropInput). Safe to
@@ -590,6 +629,15 @@ export function registerWasmKernels(): void {
     ["ResizeNearestNeighborGrad", resizeNearestNeighborGradWasm],
     ["MaxPoolGrad", maxPoolGradWasm],
   ];
+  const slice = tf.getKernel("Slice", "wasm");
+  if (slice === undefined) throw new Error("wasm kernel Slice is not registered");
+  configs.push({
+    ...slice,
+    kernelFunc: ((args: KernelArgs<"x">) =>
+      args.inputs.x.dtype === "float32" || args.inputs.x.dtype === "int32"
+        ? sliceWasm(args)
+        : slice.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0])) as tf.KernelFunc,
+  });
   for (const [kernelName, kernelFunc] of own) {
     configs.push({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
   }

@@ -46,4 +46,39 @@ export const ELEMENTWISE_SYMBOLS = {
     parameters: ["i64", "i64", "buffer", "i64", "buffer", "i64"],
     result: "void",
   },
+  /** (batch, positions, channels, groups, x, γ, β, ε, y, mean[b·G], invStd[b·G]) → 0, or −1. */
+  gl_group_norm: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "f32",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  /** (batch, positions, channels, groups, dy, x, γ, mean, invStd, dx, dγ, dβ) → 0, or −1. */
+  gl_group_norm_grad: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
 } as const;

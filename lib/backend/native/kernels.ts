@@ -26,6 +26,7 @@ import * as tf from "@tensorflow/tfjs";
 import { heapView } from "../wasm_kernels.ts";
 import type { NativeLibrary } from "./library.ts";
 import { installElementwiseKernels } from "./elementwise.ts";
+import { setFusedKernels } from "./fused.ts";
 
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
@@ -66,6 +67,7 @@ let enabled = false;
 export function setNativeKernels(on: boolean): void {
   if (on && lib === null) throw new Error("native kernels are not installed");
   enabled = on;
+  setFusedKernels(lib, on);
 }
 
 export function nativeKernelsEnabled(): boolean {
