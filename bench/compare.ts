@@ -53,6 +53,8 @@ interface Cell {
   torch?: string;
   blas?: string;
   error?: string;
+  /** Set when the cell was stopped after this many seconds (warm-up + timed steps). */
+  timeout_s?: number;
 }
 
 const program = new Command("bench:compare")
@@ -66,6 +68,7 @@ const program = new Command("bench:compare")
   .option("--repeats <n>", "timed steps per cell (median reported)", "5")
   .option("--warmup <n>", "untimed steps first", "2")
   .option("--cpu-repeats <n>", "timed steps for tfjs cpu (it is 100× slower)", "1")
+  .option("--cpu-timeout <s>", "stop a tfjs cpu cell after this many seconds", "300")
   .option("--quick", "repeats 2, warm-up 1, no tfjs cpu: a smoke run")
   .option("--write <file>", "also write the report as markdown (e.g. results/speed.md)")
   .parse(["deno", "bench:compare", ...Deno.args]);
@@ -94,14 +97,31 @@ const python = "/usr/bin/python3";
 const coreTypeFromEnv = Deno.env.get("OPENBLAS_CORETYPE");
 const openblasCoreType = coreTypeFromEnv ?? avx512CoreType();
 
-async function run(cmd: string, args: string[], env: Record<string, string>): Promise<Cell> {
-  const out = await new Deno.Command(cmd, {
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutSeconds = Infinity,
+): Promise<Cell> {
+  const child = new Deno.Command(cmd, {
     args,
     env,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  let timedOut = false;
+  const timer = Number.isFinite(timeoutSeconds)
+    ? setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutSeconds * 1000)
+    : undefined;
+  const out = await child.output();
+  clearTimeout(timer);
+  if (timedOut) {
+    return { median_ms: NaN, all_ms: [], error: `timeout`, timeout_s: timeoutSeconds };
+  }
   const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
   const last = stdout[stdout.length - 1] ?? "";
   if (!out.success || !last.startsWith("{")) {
@@ -117,23 +137,30 @@ async function run(cmd: string, args: string[], env: Record<string, string>): Pr
 
 function runCell(config: Config, work: Workload): Promise<Cell> {
   const cellRepeats = config.id === "cpu" ? Number(opts.cpuRepeats) : repeats;
-  const cellWarmup = config.id === "cpu" ? 1 : warmup;
+  // tfjs cpu: no warm-up (it has no kernels to prepare; a step can take minutes), and a timeout.
+  const cellWarmup = config.id === "cpu" ? 0 : warmup;
+  const timeout = config.id === "cpu" ? Number(opts.cpuTimeout) : Infinity;
   if (config.kind === "genlab") {
-    return run(Deno.execPath(), [
-      "run",
-      "-A",
-      "bench/compare_worker.ts",
-      "--work",
-      work,
-      "--backend",
-      config.backend!,
-      "--threads",
-      String(config.threads),
-      "--warmup",
-      String(cellWarmup),
-      "--repeats",
-      String(cellRepeats),
-    ], { GENLAB_WASM_THREADS: String(config.threads) });
+    return run(
+      Deno.execPath(),
+      [
+        "run",
+        "-A",
+        "bench/compare_worker.ts",
+        "--work",
+        work,
+        "--backend",
+        config.backend!,
+        "--threads",
+        String(config.threads),
+        "--warmup",
+        String(cellWarmup),
+        "--repeats",
+        String(cellRepeats),
+      ],
+      { GENLAB_WASM_THREADS: String(config.threads) },
+      timeout,
+    );
   }
   // --blas makes the anchor re-execute itself with LD_LIBRARY_PATH on that BLAS: Debian's
   // libblas.so.3 alternative is OpenBLAS here, so "reference" must be asked for explicitly.
@@ -216,6 +243,7 @@ function flopsOf(work: Workload): number {
 }
 const fmt = (cell: Cell | undefined, flops: number) => {
   if (cell === undefined) return "–";
+  if (cell.timeout_s !== undefined) return `> ${cell.timeout_s} s (stopped)`;
   if (cell.error) return "failed";
   const ms = cell.median_ms;
   const text = ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
@@ -275,7 +303,7 @@ const report = [
     ? " — a software adapter, so it is tested for correctness, not timed here."
     : "."),
   `- Method: each cell is a fresh process; median of ${repeats} steps after ${warmup} warm-up ` +
-  `(tfjs cpu: ${opts.cpuRepeats} after 1). Cells ran one after another in the order of the table.`,
+  `(tfjs cpu: ${opts.cpuRepeats}, no warm-up, stopped after ${opts.cpuTimeout} s). Cells ran one after another in the order of the table.`,
   "",
   "Milliseconds per step (GFLOP/s in brackets; model FLOPs are the conv/matmul FLOPs counted by " +
   "the native kernels in one step).",
@@ -289,6 +317,26 @@ const report = [
 const text = report.join("\n");
 console.log(text);
 if (opts.write) {
-  await writeFileAtomic(path.resolve(ROOT, String(opts.write)), text);
-  console.error(`bench:compare: wrote ${opts.write}`);
+  const file = path.resolve(ROOT, String(opts.write));
+  await writeFileAtomic(file, text);
+  // Every timed step of every cell, for anyone who wants more than the medians.
+  const raw = file.replace(/\.md$/, "") + ".json";
+  await writeFileAtomic(
+    raw,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        command,
+        commit,
+        machine: { cpu: cpuModel, cores: navigator.hardwareConcurrency, flags, peakGflops: peak },
+        openblasCoreType,
+        repeats,
+        warmup,
+        results,
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  console.error(`bench:compare: wrote ${opts.write} and ${path.relative(ROOT, raw)}`);
 }
