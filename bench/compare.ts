@@ -33,7 +33,21 @@ interface Config {
   threads: number;
   /** PyTorch: run with OpenBLAS on the library path (else Debian's reference BLAS). */
   openblas?: boolean;
+  /** Extra environment for the process. */
+  env?: Record<string, string>;
 }
+
+/**
+ * glibc settings that keep freed memory in the process (as jemalloc/tcmalloc do, which PyTorch's
+ * performance guide recommends). Stock glibc hands PyTorch's large activation buffers back to the
+ * kernel after every op and page-faults them in again; on this VM that made a no_grad U-Net pass
+ * ≈2-3× slower (≈340 ms vs ≈105 ms). genlab's tensors live in the wasm heap, which never shrinks.
+ */
+const KEEP_MALLOC = {
+  MALLOC_MMAP_THRESHOLD_: "4000000000",
+  MALLOC_TRIM_THRESHOLD_: "4000000000",
+  MALLOC_TOP_PAD_: "100000000",
+};
 
 const ALL_CONFIGS: Config[] = [
   { id: "cpu", label: "tfjs cpu", kind: "genlab", backend: "cpu", threads: 1 },
@@ -43,6 +57,14 @@ const ALL_CONFIGS: Config[] = [
   { id: "webgpu", label: "webgpu", kind: "genlab", backend: "webgpu", threads: 2 },
   { id: "torch-ref", label: "PyTorch ref BLAS", kind: "torch", threads: 2, openblas: false },
   { id: "torch", label: "PyTorch + OpenBLAS", kind: "torch", threads: 2, openblas: true },
+  {
+    id: "torch-malloc",
+    label: "PyTorch + OpenBLAS, memory kept",
+    kind: "torch",
+    threads: 2,
+    openblas: true,
+    env: KEEP_MALLOC,
+  },
 ];
 
 interface Cell {
@@ -166,7 +188,7 @@ function runCell(config: Config, work: Workload): Promise<Cell> {
   // libblas.so.3 alternative is OpenBLAS here, so "reference" must be asked for explicitly.
   // PyTorch gets the OpenBLAS core type genlab's native library uses, so both run the same
   // GEMM kernels (lib/backend/native/library.ts: avx512CoreType).
-  const env: Record<string, string> = { OMP_NUM_THREADS: String(config.threads) };
+  const env: Record<string, string> = { OMP_NUM_THREADS: String(config.threads), ...config.env };
   if (openblasCoreType !== null) env.OPENBLAS_CORETYPE = openblasCoreType;
   return run(python, [
     path.join("bench", "anchors", ANCHOR_SCRIPTS[work]),
@@ -258,15 +280,17 @@ const best = (cells: (Cell | undefined)[]) =>
 const lines: string[] = [];
 lines.push(
   `| work | ${configs.map((c) => c.label).join(" | ")} | native / PyTorch+OpenBLAS | ` +
-    "best wasm / PyTorch+OpenBLAS |",
+    "native / fastest PyTorch | best wasm / PyTorch+OpenBLAS |",
 );
-lines.push(`|---|${configs.map(() => "---:").join("|")}|---:|---:|`);
+lines.push(`|---|${configs.map(() => "---:").join("|")}|---:|---:|---:|`);
 for (const work of works as Workload[]) {
   const row = results[work];
   const flops = flopsOf(work);
   lines.push(
     `| ${WORKLOAD_TITLES[work]} | ${configs.map((c) => fmt(row[c.id], flops)).join(" | ")} | ` +
-      `${ratio(row.native, row.torch)} | ${ratio(best([row.wasm1, row.wasm2]), row.torch)} |`,
+      `${ratio(row.native, row.torch)} | ` +
+      `${ratio(row.native, best([row.torch, row["torch-malloc"], row["torch-ref"]]))} | ` +
+      `${ratio(best([row.wasm1, row.wasm2]), row.torch)} |`,
   );
 }
 const gemmNative = results.gemm?.native;
@@ -291,7 +315,10 @@ const report = [
   `- PyTorch: ${torchInfo?.torch ?? "?"} (Debian python3-torch), 2 threads; "+ OpenBLAS" runs ` +
   `with LD_LIBRARY_PATH=${OPENBLAS_DIR} (${results.gemm?.torch?.blas ?? "?"}), "ref BLAS" with ` +
   `Debian's reference BLAS (${results.gemm?.["torch-ref"]?.blas ?? "?"}); convolutions go ` +
-  "through PyTorch's bundled oneDNN either way." +
+  'through PyTorch\'s bundled oneDNN either way. "memory kept" is the same with glibc told to ' +
+  `keep freed memory (${Object.entries(KEEP_MALLOC).map(([k, v]) => `${k}=${v}`).join(" ")}), ` +
+  "as PyTorch's tuning guide gets with jemalloc/tcmalloc: stock glibc returns big activation " +
+  "buffers to the kernel after each op and page-faults them back, which is slow on this VM." +
   (openblasCoreType === null ? "" : ` OPENBLAS_CORETYPE=${openblasCoreType} for genlab and ` +
     `PyTorch alike (${
       coreTypeFromEnv !== undefined
@@ -303,7 +330,9 @@ const report = [
     ? " — a software adapter, so it is tested for correctness, not timed here."
     : "."),
   `- Method: each cell is a fresh process; median of ${repeats} steps after ${warmup} warm-up ` +
-  `(tfjs cpu: ${opts.cpuRepeats}, no warm-up, stopped after ${opts.cpuTimeout} s). Cells ran one after another in the order of the table.`,
+  `(tfjs cpu: ${opts.cpuRepeats}, no warm-up, stopped after ${opts.cpuTimeout} s). Cells ran ` +
+  "one after another in the order of the table; every step's time is in the .json next to this " +
+  "file (this VM is noisy: steps of one cell often vary by ±20 %).",
   "",
   "Milliseconds per step (GFLOP/s in brackets; model FLOPs are the conv/matmul FLOPs counted by " +
   "the native kernels in one step).",
@@ -311,7 +340,8 @@ const report = [
   ...lines,
   "",
   `GEMM 1024³ against the measured peak: native ${pct(gemmNative)}, PyTorch + OpenBLAS ` +
-  `${pct(gemmTorch)}.`,
+  `${pct(gemmTorch)}. (The peak is an FMA loop with no memory traffic; it varies by a few % ` +
+  "between runs.)",
   "",
 ];
 const text = report.join("\n");

@@ -235,6 +235,13 @@ export function loadNativeLibrary(threads: number): NativeLoad {
   }
   // OpenMP threads that spin-wait after im2col would steal the cores OpenBLAS needs next.
   if (Deno.env.get("OMP_WAIT_POLICY") === undefined) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
+  // OpenBLAS' idle workers spin (sched_yield) for 2^28 cycles, ≈0.1 s, after every GEMM, taking a
+  // core from the OpenMP threads of the next convolution: on 2 cores a U-Net step swung between
+  // 90 and 160 ms with 30 % system time. 2^4 cycles: they sleep at once (denoising pass ≈93 ms,
+  // steady; training step 434 → 330 ms; a 1024³ GEMM unchanged at 7.6 ms).
+  if (Deno.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
+    Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
+  }
   // Must be set before OpenBLAS is loaded: it picks its kernels once, in its constructor.
   const coreType = avx512CoreType();
   if (Deno.env.get("OPENBLAS_CORETYPE") === undefined && coreType !== null) {
