@@ -406,6 +406,35 @@ export async function kernelSuite(target: Target): Promise<void> {
     }
   });
 
+  Deno.test(`${target}: Sum / Mean gradients (re-registered by genlab) equal hand values`, async () => {
+    // d/dx Σ_axes w·sum(x) = w broadcast over the reduced axes; for mean divided by their size.
+    const x = () =>
+      tf.tensor4d(Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i / 7), [2, 3, 4, 5]);
+    const weights = tf.tensor(Array.from({ length: 2 * 5 }, (_, i) => i - 3), [2, 1, 1, 5]);
+    for (
+      const [axes, keepDims] of [[[1, 2], true], [[1, 2], false], [[0, 1, 2, 3], false]] as [
+        number[],
+        boolean,
+      ][]
+    ) {
+      const w = tf.tidy(() => (keepDims ? weights : tf.reshape(weights, [2, 5])));
+      const [sumGrad, meanGrad] = await on(target, () => {
+        const f = (op: "sum" | "mean") => (t: tf.Tensor) =>
+          tf.sum(tf.mul(tf[op](t, axes, keepDims), axes.length === 4 ? 1 : w));
+        return [tf.grad(f("sum"))(x()), tf.grad(f("mean"))(x())];
+      });
+      const reduced = axes.reduce((n: number, a) => n * [2, 3, 4, 5][a], 1);
+      for (let i = 0; i < 120; i++) {
+        const [n, c] = [Math.floor(i / 60), i % 5];
+        const want = axes.length === 4 ? 1 : (n * 5 + c) - 3;
+        assert.equal(sumGrad[i], want, `sum grad ${axes} at ${i}`);
+        assert.ok(Math.abs(meanGrad[i] - want / reduced) < 1e-6, `mean grad ${axes} at ${i}`);
+      }
+      if (!keepDims) w.dispose();
+    }
+    weights.dispose();
+  });
+
   Deno.test(`${target}: activations and logistic losses`, async () => {
     const shape = [4, 7];
     const unary: [string, (x: tf.Tensor) => tf.Tensor][] = [
