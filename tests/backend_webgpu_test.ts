@@ -25,7 +25,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { registerGradientFixes } from "../lib/backend/gradients.ts";
 import { probeWebgpu, setupWebgpu } from "../lib/backend/webgpu.ts";
-import { tempDir, useBackend } from "./helpers.ts";
+import { runCli, tempDir, useBackend } from "./helpers.ts";
 import { resolveSpec, train as trainRun } from "../lib/train/trainer.ts";
 import { forwardAndGrads, type Input, relErr, size, t4, values } from "./kernel_suite.ts";
 
@@ -345,7 +345,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu: the trainer runs a DCGAN end to end (losses, grids, checkpoint) like on cpu",
+  name: "webgpu: the trainer runs a DCGAN end to end (losses, grids, checkpoint, eval) like on cpu",
   ...options,
   fn: async () => {
     // The whole run-directory path on webgpu: async loss reads, sample grids, checkpoints.
@@ -360,9 +360,11 @@ Deno.test({
         modelConfig: { generatorFilters: 4, discriminatorFilters: 4, latentDim: 8 },
       });
     const runs: number[][] = [];
+    let gpuRun = "";
     for (const backend of ["cpu", "webgpu"] as const) {
       await tf.setBackend(backend);
       const out = `${await tempDir("webgpu-run")}/run`;
+      gpuRun = out;
       const result = await trainRun(spec(), { out, progress: false });
       runs.push(result.losses.flatMap(({ d_loss, g_loss }) => [d_loss, g_loss]));
       result.model.dispose();
@@ -373,6 +375,17 @@ Deno.test({
     measured.set("dcgan-trainer-loss-abs", diff);
     assert.equal(runs[1].length, 8);
     assert.ok(diff < 1e-3, `losses differ by ${diff.toExponential(2)}: ${runs[0]} vs ${runs[1]}`);
+    // eval samples on webgpu and scores on a CPU backend (the metrics read synchronously): the
+    // same samples as sampling on wasm, so the same scores.
+    const fid: number[] = [];
+    for (const backend of ["webgpu", "wasm"]) {
+      const { code, stdout, stderr } = await runCli(
+        ["eval", gpuRun, "--n", "20", "--backend", backend],
+      );
+      assert.equal(code, 0, stderr);
+      fid.push(Number(stdout.match(/classifier FID\s+([\d.]+)/)![1]));
+    }
+    assert.ok(Math.abs(fid[0] - fid[1]) <= 1e-3 * fid[1], `FID webgpu ${fid[0]} vs wasm ${fid[1]}`);
   },
 });
 
