@@ -162,6 +162,11 @@ function runCell(config: Config, work: Workload): Promise<Cell> {
   // tfjs cpu: no warm-up (it has no kernels to prepare; a step can take minutes), and a timeout.
   const cellWarmup = config.id === "cpu" ? 0 : warmup;
   const timeout = config.id === "cpu" ? Number(opts.cpuTimeout) : Infinity;
+  // The flags the genlab worker and the PyTorch anchors share.
+  const timing = [
+    ...["--threads", String(config.threads)],
+    ...["--warmup", String(cellWarmup), "--repeats", String(cellRepeats)],
+  ];
   if (config.kind === "genlab") {
     return run(
       Deno.execPath(),
@@ -173,12 +178,7 @@ function runCell(config: Config, work: Workload): Promise<Cell> {
         work,
         "--backend",
         config.backend!,
-        "--threads",
-        String(config.threads),
-        "--warmup",
-        String(cellWarmup),
-        "--repeats",
-        String(cellRepeats),
+        ...timing,
       ],
       { GENLAB_WASM_THREADS: String(config.threads) },
       timeout,
@@ -195,12 +195,7 @@ function runCell(config: Config, work: Workload): Promise<Cell> {
     "--json",
     "--blas",
     config.openblas ? "openblas" : "reference",
-    "--threads",
-    String(config.threads),
-    "--warmup",
-    String(cellWarmup),
-    "--repeats",
-    String(cellRepeats),
+    ...timing,
   ], env);
 }
 

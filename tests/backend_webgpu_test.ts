@@ -27,7 +27,16 @@ import { registerGradientFixes } from "../lib/backend/gradients.ts";
 import { probeWebgpu, setupWebgpu } from "../lib/backend/webgpu.ts";
 import { runCli, tempDir, useBackend } from "./helpers.ts";
 import { resolveSpec, train as trainRun } from "../lib/train/trainer.ts";
-import { forwardAndGrads, type Input, relErr, size, t4, values } from "./kernel_suite.ts";
+import {
+  forwardAndGrads,
+  type Input,
+  relErr,
+  size,
+  t4,
+  upsample2xGradByHand,
+  upsample2xGrads,
+  values,
+} from "./kernel_suite.ts";
 
 const TOL = 1e-3;
 
@@ -266,25 +275,8 @@ Deno.test({
     // against values by hand: each input pixel receives the sum of dy over its 2×2 block.
     const dyShape = [3, 6, 8, 8];
     const dy = values(size(dyShape), 5);
-    const expected = new Array(size(shape)).fill(0);
-    for (let b = 0; b < 3; b++) {
-      for (let r = 0; r < 6; r++) {
-        for (let c = 0; c < 8; c++) {
-          for (let d = 0; d < 8; d++) {
-            const src = ((b * 3 + Math.floor(r / 2)) * 4 + Math.floor(c / 2)) * 8 + d;
-            expected[src] += dy[((b * 6 + r) * 8 + c) * 8 + d];
-          }
-        }
-      }
-    }
-    const [g, gLayer] = await on("webgpu", () => {
-      const dyT = tf.tensor(dy, dyShape);
-      const f = (x: tf.Tensor) =>
-        tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t4(x), [6, 8]), dyT));
-      const layer = tf.layers.upSampling2d({ size: [2, 2] });
-      const fl = (x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dyT));
-      return [tf.grad(f)(tf.zeros(shape)), tf.grad(fl)(tf.zeros(shape))];
-    });
+    const expected = upsample2xGradByHand(dy, shape);
+    const [g, gLayer] = await on("webgpu", upsample2xGrads(dy, dyShape, shape));
     assertClose(g, expected, "resizeNearestNeighbor grad vs hand values");
     assertClose(gLayer, expected, "resizeNearestNeighbor upSampling2d grad vs hand values");
   },

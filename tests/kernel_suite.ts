@@ -119,6 +119,37 @@ export async function compareOp(
 
 export const t4 = (x: tf.Tensor) => x as tf.Tensor4D;
 
+/** d/dx Σ up(x)·dy for 2× nearest-neighbour upsampling of x [B, H, W, C], written out: each
+ * input pixel receives the sum of dy over its 2×2 block. */
+export function upsample2xGradByHand(dy: number[], shape: number[]): number[] {
+  const [batch, h, w, c] = shape;
+  const expected = new Array(size(shape)).fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < 2 * h; r++) {
+      for (let col = 0; col < 2 * w; col++) {
+        for (let d = 0; d < c; d++) {
+          const src = ((b * h + Math.floor(r / 2)) * w + Math.floor(col / 2)) * c + d;
+          expected[src] += dy[((b * 2 * h + r) * 2 * w + col) * c + d];
+        }
+      }
+    }
+  }
+  return expected;
+}
+
+/** The same gradient through tf.image.resizeNearestNeighbor and through tf.layers.upSampling2d. */
+export function upsample2xGrads(dy: number[], dyShape: number[], shape: number[]) {
+  return () => {
+    const dyT = tf.tensor(dy, dyShape);
+    const [, h, w] = shape;
+    const f = (x: tf.Tensor) =>
+      tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t4(x), [2 * h, 2 * w]), dyT));
+    const layer = tf.layers.upSampling2d({ size: [2, 2] });
+    const fl = (x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dyT));
+    return [tf.grad(f)(tf.zeros(shape)), tf.grad(fl)(tf.zeros(shape))];
+  };
+}
+
 /** Register the suite for `target`. */
 export async function kernelSuite(target: Target): Promise<void> {
   await setupBackend({ backend: target });
@@ -557,29 +588,11 @@ export async function kernelSuite(target: Target): Promise<void> {
       [{ shape }],
       (x) => tf.image.resizeNearestNeighbor(t4(x), [6, 8]),
     );
-    // d/dx Σ up(x)·dy: each input pixel receives the sum of dy over its 2×2 block.
     const dyShape = [3, 6, 8, 2];
     const dy = values(size(dyShape), 5);
-    const expected = new Array(size(shape)).fill(0);
-    for (let b = 0; b < 3; b++) {
-      for (let r = 0; r < 6; r++) {
-        for (let c = 0; c < 8; c++) {
-          for (let d = 0; d < 2; d++) {
-            const src = ((b * 3 + Math.floor(r / 2)) * 4 + Math.floor(c / 2)) * 2 + d;
-            expected[src] += dy[((b * 6 + r) * 8 + c) * 2 + d];
-          }
-        }
-      }
-    }
+    const expected = upsample2xGradByHand(dy, shape);
     for (const backend of ["cpu", target] as const) {
-      const [g, gLayer] = await on(backend, () => {
-        const dyT = tf.tensor(dy, dyShape);
-        const f = (x: tf.Tensor) =>
-          tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t4(x), [6, 8]), dyT));
-        const layer = tf.layers.upSampling2d({ size: [2, 2] });
-        const fl = (x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dyT));
-        return [tf.grad(f)(tf.zeros(shape)), tf.grad(fl)(tf.zeros(shape))];
-      });
+      const [g, gLayer] = await on(backend, upsample2xGrads(dy, dyShape, shape));
       assertClose(g, expected, `${backend} resizeNearestNeighbor grad`);
       assertClose(gLayer, expected, `${backend} upSampling2d grad`);
     }

@@ -110,73 +110,66 @@ export function groupNorm(
   });
 }
 
-const fusedGroupNormOps = new Map<
-  string,
-  (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor
->();
+type GroupNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 
-function fusedGroupNormOp(groups: number, eps: number) {
-  const key = `${groups}/${eps}`;
-  let op = fusedGroupNormOps.get(key);
-  if (op !== undefined) return op;
-  op = tf.customGrad((x, gamma, beta, save) => {
-    const [y, mean, invStd] = tf.engine().runKernel(
-      GROUP_NORM,
-      { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor },
-      { groups, eps },
-    ) as tf.Tensor[];
-    (save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean, invStd]);
-    return {
-      value: y,
-      gradFunc: (dy, saved) => {
-        const [input, scale, m, s] = saved;
-        return tf.engine().runKernel(
-          GROUP_NORM_GRAD,
-          { dy: dy as tf.Tensor, x: input, gamma: scale, mean: m, invStd: s },
-          { groups },
-        ) as tf.Tensor[];
-      },
-    };
-  });
-  fusedGroupNormOps.set(key, op);
+/** One customGrad op per (variant, groups, ε), built on first use. */
+const groupNormOps = new Map<string, GroupNormOp>();
+
+function cachedOp(key: string, build: () => GroupNormOp): GroupNormOp {
+  let op = groupNormOps.get(key);
+  if (op === undefined) groupNormOps.set(key, op = build());
   return op;
 }
 
-const groupNormOps = new Map<
-  string,
-  (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor
->();
+function fusedGroupNormOp(groups: number, eps: number): GroupNormOp {
+  return cachedOp(`fused/${groups}/${eps}`, () =>
+    tf.customGrad((x, gamma, beta, save) => {
+      const [y, mean, invStd] = tf.engine().runKernel(
+        GROUP_NORM,
+        { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor },
+        { groups, eps },
+      ) as tf.Tensor[];
+      (save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean, invStd]);
+      return {
+        value: y,
+        gradFunc: (dy, saved) => {
+          const [input, scale, m, s] = saved;
+          return tf.engine().runKernel(
+            GROUP_NORM_GRAD,
+            { dy: dy as tf.Tensor, x: input, gamma: scale, mean: m, invStd: s },
+            { groups },
+          ) as tf.Tensor[];
+        },
+      };
+    }) as GroupNormOp);
+}
 
-function groupNormOp(groups: number, eps: number) {
-  const key = `${groups}/${eps}`;
-  let op = groupNormOps.get(key);
-  if (op !== undefined) return op;
-  op = tf.customGrad((x, gamma, beta, save) => {
-    const [b, h, w, c] = (x as tf.Tensor4D).shape;
-    const grouped = tf.reshape(x as tf.Tensor, [b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-    const invStd = tf.rsqrt(tf.add(variance, eps));
-    const normed = tf.reshape(tf.mul(tf.sub(grouped, mean), invStd), [b, h, w, c]);
-    (save as tf.GradSaveFunc)([normed, invStd, gamma as tf.Tensor]);
-    return {
-      value: tf.add(tf.mul(normed, gamma as tf.Tensor), beta as tf.Tensor),
-      gradFunc: (dy, saved) => {
-        const [xHat, inv, g] = saved;
-        const dyT = dy as tf.Tensor4D;
-        const dBeta = tf.sum(dyT, [0, 1, 2]);
-        const dGamma = tf.sum(tf.mul(dyT, xHat), [0, 1, 2]);
-        const shape5 = [b, h, w, groups, c / groups];
-        const gHat = tf.reshape(tf.mul(dyT, g), shape5);
-        const xHat5 = tf.reshape(xHat, shape5);
-        const meanG = tf.mean(gHat, [1, 2, 4], true);
-        const meanGX = tf.mean(tf.mul(gHat, xHat5), [1, 2, 4], true);
-        const dx = tf.mul(tf.sub(tf.sub(gHat, meanG), tf.mul(xHat5, meanGX)), inv);
-        return [tf.reshape(dx, [b, h, w, c]), dGamma, dBeta];
-      },
-    };
-  });
-  groupNormOps.set(key, op);
-  return op;
+function groupNormOp(groups: number, eps: number): GroupNormOp {
+  return cachedOp(`composite/${groups}/${eps}`, () =>
+    tf.customGrad((x, gamma, beta, save) => {
+      const [b, h, w, c] = (x as tf.Tensor4D).shape;
+      const grouped = tf.reshape(x as tf.Tensor, [b, h, w, groups, c / groups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const invStd = tf.rsqrt(tf.add(variance, eps));
+      const normed = tf.reshape(tf.mul(tf.sub(grouped, mean), invStd), [b, h, w, c]);
+      (save as tf.GradSaveFunc)([normed, invStd, gamma as tf.Tensor]);
+      return {
+        value: tf.add(tf.mul(normed, gamma as tf.Tensor), beta as tf.Tensor),
+        gradFunc: (dy, saved) => {
+          const [xHat, inv, g] = saved;
+          const dyT = dy as tf.Tensor4D;
+          const dBeta = tf.sum(dyT, [0, 1, 2]);
+          const dGamma = tf.sum(tf.mul(dyT, xHat), [0, 1, 2]);
+          const shape5 = [b, h, w, groups, c / groups];
+          const gHat = tf.reshape(tf.mul(dyT, g), shape5);
+          const xHat5 = tf.reshape(xHat, shape5);
+          const meanG = tf.mean(gHat, [1, 2, 4], true);
+          const meanGX = tf.mean(tf.mul(gHat, xHat5), [1, 2, 4], true);
+          const dx = tf.mul(tf.sub(tf.sub(gHat, meanG), tf.mul(xHat5, meanGX)), inv);
+          return [tf.reshape(dx, [b, h, w, c]), dGamma, dBeta];
+        },
+      };
+    }) as GroupNormOp);
 }
 
 export class GroupNorm {

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NativeLibrary } from "./library.ts";
-import { nativeCounters, nativeKernelsEnabled } from "./kernels.ts";
+import { nativeKernelsEnabled, wrapWasmKernel } from "./kernels.ts";
 
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
@@ -388,24 +388,7 @@ export function installElementwiseKernels(library: NativeLibrary): void {
   lib = library;
   if (!first) return;
   for (const kernelName of ELEMENTWISE_KERNEL_NAMES) {
-    const original = tf.getKernel(kernelName, "wasm");
-    if (original === undefined) throw new Error(`wasm kernel ${kernelName} is not registered`);
-    const native = IMPLEMENTATIONS[kernelName];
     const counter = elementwiseCounters[kernelName] = { calls: 0, fallbacks: 0 };
-    const kernelFunc = (args: Parameters<tf.KernelFunc>[0]) => {
-      if (elementwise && nativeKernelsEnabled()) {
-        const out = native(args as unknown as KernelArgs);
-        if (out !== null) {
-          nativeCounters.calls++;
-          counter.calls++;
-          return out;
-        }
-        nativeCounters.fallbacks++;
-        counter.fallbacks++;
-      }
-      return original.kernelFunc(args);
-    };
-    tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel({ ...original, kernelFunc: kernelFunc as tf.KernelFunc });
+    wrapWasmKernel(kernelName, IMPLEMENTATIONS[kernelName], nativeElementwiseEnabled, counter);
   }
 }

@@ -261,29 +261,44 @@ const IMPLEMENTATIONS: Record<string, (args: KernelArgs<any>) => Info | null> = 
   Conv2DBackpropFilter: conv2dBackpropFilter,
 };
 
-/** Wrap the wasm backend's kernels (genlab's fixed versions, registered before this) so that,
- * while enabled, they run natively and otherwise fall through. Idempotent. */
+/**
+ * Replace wasm kernel `kernelName` (genlab's fixed version, registered before this) by one that
+ * tries `native` while `isOn()` and falls through to the original when it is off or returns
+ * null. Counts into nativeCounters and, if given, `counter`. Shared by every native layer.
+ */
+export function wrapWasmKernel(
+  kernelName: string,
+  // deno-lint-ignore no-explicit-any
+  native: (args: any) => Info | Info[] | null,
+  isOn: () => boolean,
+  counter?: { calls: number; fallbacks: number },
+): void {
+  const original = tf.getKernel(kernelName, "wasm");
+  if (original === undefined) throw new Error(`wasm kernel ${kernelName} is not registered`);
+  const kernelFunc = (args: Parameters<tf.KernelFunc>[0]) => {
+    if (isOn()) {
+      const out = native(args);
+      if (out !== null) {
+        nativeCounters.calls++;
+        if (counter) counter.calls++;
+        return out;
+      }
+      nativeCounters.fallbacks++;
+      if (counter) counter.fallbacks++;
+    }
+    return original.kernelFunc(args);
+  };
+  tf.unregisterKernel(kernelName, "wasm");
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
+/** Wrap the wasm backend's heavy kernels so that, while enabled, they run natively. Idempotent. */
 export function installNativeKernels(library: NativeLibrary): void {
   const first = lib === null;
   lib = library;
   if (!first) return;
   for (const kernelName of NATIVE_KERNEL_NAMES) {
-    const original = tf.getKernel(kernelName, "wasm");
-    if (original === undefined) throw new Error(`wasm kernel ${kernelName} is not registered`);
-    const native = IMPLEMENTATIONS[kernelName];
-    const kernelFunc = (args: Parameters<tf.KernelFunc>[0]) => {
-      if (enabled) {
-        const out = native(args as KernelArgs<string>);
-        if (out !== null) {
-          nativeCounters.calls++;
-          return out;
-        }
-        nativeCounters.fallbacks++;
-      }
-      return original.kernelFunc(args);
-    };
-    tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel({ ...original, kernelFunc: kernelFunc as tf.KernelFunc });
+    wrapWasmKernel(kernelName, IMPLEMENTATIONS[kernelName], () => enabled);
   }
   installElementwiseKernels(library);
 }
