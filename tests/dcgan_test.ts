@@ -45,7 +45,7 @@ Deno.test("dcgan: shapes, tanh range, parameter counts, no leaked tensors per st
     { range: "[-1,1]", height: 28, width: 28, channels: 1 },
     0,
   );
-  const samples = model.sample(3, { seed: 1 });
+  const samples = await model.sample(3, { seed: 1 });
   assert.deepEqual(samples.shape, [3, 28, 28, 1]);
   const values = samples.dataSync();
   assert.ok(values.every((v) => v >= -1 && v <= 1));

@@ -68,7 +68,7 @@ export async function runSample(
   await openRunDir(runDir);
   await setupBackend({ backend: flags.backend, verbose: true });
   const { model, step } = await loadRun(runDir);
-  const images = model.sample(flags.n, { seed: flags.seed });
+  const images = await model.sample(flags.n, { seed: flags.seed });
   const out = flags.out ?? `${runDir.replace(/\/+$/, "")}/samples/sample-seed${flags.seed}.png`;
   await images.data(); // webgpu: download asynchronously first (no synchronous GPU reads in Deno)
   await writeFileAtomic(out, imageGridPng(images));

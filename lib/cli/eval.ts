@@ -34,7 +34,7 @@ export async function runEval(
     console.error(`eval: sampling on webgpu, metrics on ${scoring.name}`);
     sample = async (n) => {
       await tf.setBackend("webgpu");
-      const images = model.sample(n, { seed: seeds.seed() });
+      const images = await model.sample(n, { seed: seeds.seed() });
       const values = await images.data();
       images.dispose();
       await tf.setBackend(scoring.name === "native" ? "wasm" : scoring.name);

@@ -106,8 +106,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `train <model> --help`: the train command's flags, then the model's own options (from its
+ * config schema: defaults, ranges, allowed values). */
+function modelHelp(program: Command, args: string[]): string | null {
+  if (args[0] !== "train" || !args.some((a) => a === "--help" || a === "-h")) return null;
+  const name = args.slice(1).find((a) => !a.startsWith("-"));
+  const entry = name ? MODELS[name] : undefined;
+  if (!entry) return null;
+  const train = program.commands.find((c) => c.name() === "train")!;
+  return `${train.helpInformation()}\n${entry.description}\n${entry.config.help()}\n`;
+}
+
 export async function main(args: string[]): Promise<number> {
   const program = buildProgram();
+  const help = modelHelp(program, args);
+  if (help) {
+    console.log(help);
+    return 0;
+  }
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;

@@ -17,6 +17,15 @@ export * from "./iterator.ts";
 export const IMAGE_DATASETS = ["mnist", "fashion-mnist"] as const;
 export type ImageDatasetName = typeof IMAGE_DATASETS[number];
 
+/** Image shape of each dataset, known without loading it (so configs validate before any I/O). */
+export const IMAGE_SHAPES: Record<
+  ImageDatasetName,
+  { height: number; width: number; channels: number }
+> = {
+  "mnist": { height: 28, width: 28, channels: 1 },
+  "fashion-mnist": { height: 28, width: 28, channels: 1 },
+};
+
 export function isImageDatasetName(name: string): name is ImageDatasetName {
   return (IMAGE_DATASETS as readonly string[]).includes(name);
 }

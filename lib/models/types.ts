@@ -4,6 +4,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.ts";
 import type { WeightOwner } from "../nn/state.ts";
+import type { ModelConfigSchema } from "./config.ts";
 
 /** One training batch. Images are NHWC; their range is what the model asked for in `dataSpec`. */
 export interface Batch {
@@ -17,6 +18,11 @@ export interface SampleOptions {
   labels?: number[];
   /** Seed for the sampling noise; defaults to the model's own RNG stream. */
   seed?: number;
+  /** Model-specific sampling options (e.g. diffusion: sampler, steps, eta, spacing); each model
+   * validates its own and rejects unknown keys with a one-line UserInputError. */
+  method?: Record<string, string | number | boolean>;
+  /** Progress of long sampling loops (e.g. diffusion steps done / total). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** How a model wants its data: value range and which image shape it was built for. */
@@ -35,8 +41,12 @@ export interface GenerativeModel {
    * Async because the losses are read with `await tensor.data()`: the webgpu backend cannot read
    * GPU memory synchronously under Deno (lib/backend/webgpu.ts). */
   trainStep(batch: Batch, step: number): Promise<Record<string, number>>;
-  /** n images in [-1, 1], NHWC. The caller disposes the result. */
-  sample(n: number, options?: SampleOptions): tf.Tensor4D;
+  /** n images in [-1, 1], NHWC. The caller disposes the result. Async so that long sampling
+   * loops (diffusion, autoregressive) can report progress and GPU backends can read back. */
+  sample(n: number, options?: SampleOptions): Promise<tf.Tensor4D>;
+  /** Likelihood models only (VAE/IWAE, PixelCNN, flows): −log p(x) per image of the batch, in
+   * nats, for the batch in the model's own data range (bits/dim: lib/metrics/likelihood.ts). */
+  nll?(batch: Batch, options?: { importanceSamples?: number }): Promise<Float64Array>;
   /** Named groups of state for checkpoints: a tf.layers model or a list of tf.Variables each
    * (e.g. { generator, discriminator }). Includes non-trainable state such as batch-norm statistics. */
   weightGroups(): Record<string, WeightOwner>;
@@ -52,7 +62,8 @@ export interface GenerativeModel {
 export interface ModelEntry<Config extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
   description: string;
-  defaults: Config;
+  /** The model's options, declared once (lib/models/config.ts): defaults, validation, --help. */
+  config: ModelConfigSchema<Config>;
   /** Steps/batch used by `--quick` (tests, notebooks, CI). */
   quick: Partial<Config> & { steps?: number; batch?: number };
   defaultDataset: string;

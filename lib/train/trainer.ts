@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { backendInfo, heartbeat } from "../backend/mod.ts";
 import { BatchIterator, type IteratorState } from "../data/iterator.ts";
-import { IMAGE_DATASETS, isImageDatasetName, loadImageDataset } from "../data/mod.ts";
+import { IMAGE_DATASETS, IMAGE_SHAPES, isImageDatasetName, loadImageDataset } from "../data/mod.ts";
 import { UserInputError } from "../util/errors.ts";
 import { getModelEntry } from "../models/registry.ts";
 import type { GenerativeModel } from "../models/types.ts";
@@ -93,26 +93,23 @@ export function resolveSpec(
 ): TrainSpec {
   const entry = getModelEntry(model);
   const { steps: quickSteps, batch: quickBatch, ...quickConfig } = flags.quick ? entry.quick : {};
-  const modelConfig = {
-    ...entry.defaults,
-    ...(flags.quick ? quickConfig : {}),
-    ...flags.modelConfig,
-  };
-  for (const key of Object.keys(flags.modelConfig ?? {})) {
-    if (!(key in entry.defaults)) {
-      throw new UserInputError(
-        `${model} has no option '${key}': its options are ${
-          Object.keys(entry.defaults).join(", ")
-        }`,
-      );
-    }
+  const overrides: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flags.modelConfig ?? {})) {
+    overrides[key] = entry.config.coerce(key, value);
   }
+  // Defaults ⊕ --quick ⊕ flags, validated as a whole by the model's schema (one-line errors).
+  const modelConfig = entry.config.parse(
+    { ...(flags.quick ? quickConfig : {}), ...overrides },
+    "--set",
+  );
   const dataset = flags.dataset ?? entry.defaultDataset;
   if (!isImageDatasetName(dataset)) {
     throw new UserInputError(
       `unknown dataset '${dataset}': use one of ${IMAGE_DATASETS.join(", ")}`,
     );
   }
+  const shape = IMAGE_SHAPES[dataset];
+  entry.config.checkData(modelConfig, shape);
   const steps = flags.steps ?? quickSteps ?? 1000;
   return {
     model,
@@ -336,7 +333,7 @@ async function writeSampleGrid(
   seed: number,
   path = `${paths.samples}/step-${String(step).padStart(6, "0")}.png`,
 ): Promise<string> {
-  const images = model.sample(count, { seed });
+  const images = await model.sample(count, { seed });
   try {
     await images.data(); // a GPU backend downloads (and caches) here; the grid then reads in sync
     await writeFileAtomic(path, imageGridPng(images));

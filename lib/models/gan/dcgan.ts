@@ -18,37 +18,39 @@ import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.t
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
 import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 
 // ---------------------------------------------------------------------------------------------
 // config
 
-export interface DcganConfig extends Record<string, unknown> {
-  /** Dimension of the latent z ~ N(0, I). */
-  latentDim: number;
-  /** Channels of G's last hidden layer (doubled once towards the 7×7 projection). */
-  generatorFilters: number;
-  /** Channels of D's first conv layer (doubled once). */
-  discriminatorFilters: number;
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  /** Kernel size of every (transposed) convolution. */
-  kernelSize: number;
-  /** Normalization in D's hidden conv layer: the paper's batch norm, or none (D then sees real
-   * and fake batches without cross-sample statistics). */
-  discriminatorNorm: "batch" | "none";
-}
-
-export const DCGAN_DEFAULTS: DcganConfig = {
-  latentDim: 100,
-  generatorFilters: 64,
-  discriminatorFilters: 64,
-  learningRate: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  kernelSize: 4,
-  discriminatorNorm: "batch",
-};
+/** DCGAN's options, declared once: defaults, ranges, `--help` and validation come from here. */
+export const DCGAN_CONFIG = defineConfig("dcgan", {
+  latentDim: int(100, { min: 1, max: 4096 }, "dimension of the latent z ~ N(0, I)"),
+  generatorFilters: int(
+    64,
+    { min: 1, max: 1024 },
+    "channels of G's last hidden layer (doubled once towards the projection)",
+  ),
+  discriminatorFilters: int(64, { min: 1, max: 1024 }, "channels of D's first conv layer"),
+  learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate (paper: 2e-4)"),
+  beta1: number(0.5, { min: 0, lt: 1 }, "Adam β₁ (paper: 0.5)"),
+  beta2: number(0.999, { min: 0, lt: 1 }, "Adam β₂"),
+  kernelSize: int(4, { min: 1, max: 9 }, "kernel size of every (transposed) convolution"),
+  discriminatorNorm: oneOf(
+    ["batch", "none"],
+    "batch",
+    "normalization in D's hidden conv layer: the paper's batch norm, or none",
+  ),
+}, {
+  dataRules: [
+    (_config, data) =>
+      data.height % 4 === 0 && data.width % 4 === 0
+        ? undefined
+        : `needs image sides divisible by 4 (two stride-2 layers), got ${data.height}×${data.width}`,
+  ],
+});
+export type DcganConfig = ConfigOf<typeof DCGAN_CONFIG>;
+export const DCGAN_DEFAULTS: DcganConfig = DCGAN_CONFIG.defaults;
 
 // ---------------------------------------------------------------------------------------------
 // builders
@@ -201,11 +203,11 @@ export class Dcgan implements GenerativeModel {
     return { d_loss: discriminator, g_loss: generator };
   }
 
-  sample(n: number, options: SampleOptions = {}): tf.Tensor4D {
-    return tf.tidy(() => {
+  sample(n: number, options: SampleOptions = {}): Promise<tf.Tensor4D> {
+    return Promise.resolve(tf.tidy(() => {
       const z = this.#latent(n, options.seed);
       return this.generator.apply(z, { training: false }) as tf.Tensor4D;
-    });
+    }));
   }
 
   weightGroups(): Record<string, WeightOwner> {
@@ -230,7 +232,7 @@ export class Dcgan implements GenerativeModel {
 export const dcganEntry: ModelEntry<DcganConfig> = {
   name: "dcgan",
   description: "DCGAN (Radford et al. 2016) with the non-saturating generator loss",
-  defaults: DCGAN_DEFAULTS,
+  config: DCGAN_CONFIG,
   quick: { generatorFilters: 16, discriminatorFilters: 16, steps: 20, batch: 16 },
   defaultDataset: "mnist",
   create: (config, data, seed) => new Dcgan(config, data, seed),
