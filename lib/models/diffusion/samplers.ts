@@ -16,9 +16,9 @@ import type { NoiseSchedule } from "./schedule.ts";
 import { type Denoiser, type Sampler, X0_CLIPS, type X0Clip } from "./denoiser.ts";
 import { DDPM_VARIANCES, DdpmSampler, type DdpmVariance } from "./ddpm.ts";
 import { DDIM_DEFAULTS, DdimInverseSampler, DdimSampler } from "./ddim.ts";
-import { DpmSolverPlusPlus2M } from "./dpm_solver.ts";
+import { DPM_SPACINGS, DpmSolverPlusPlus2M, type DpmSpacing } from "./dpm_solver.ts";
 import { EulerKarrasSampler, HeunKarrasSampler } from "./karras.ts";
-import { TIMESTEP_SPACINGS, type TimestepSpacing } from "./spacing.ts";
+import type { TimestepSpacing } from "./spacing.ts";
 
 export const SAMPLER_NAMES = ["ddpm", "ddim", "dpmpp-2m", "euler", "heun"] as const;
 export type SamplerName = typeof SAMPLER_NAMES[number];
@@ -30,7 +30,9 @@ export interface SamplingMethod {
   steps?: number;
   /** DDIM η ∈ [0, 1]. */
   eta?: number;
-  spacing?: TimestepSpacing;
+  /** Which timesteps: linspace | leading | trailing (ddpm, ddim, dpmpp-2m) or karras (dpmpp-2m;
+   * euler and heun always use Karras σ). Defaults (diffusers'): leading for ddpm/ddim, linspace for dpmpp-2m. */
+  spacing?: DpmSpacing;
   /** DDPM reverse variance. */
   variance?: DdpmVariance;
   clip?: X0Clip;
@@ -71,7 +73,7 @@ export function parseSamplingMethod(
     sampler: pick("sampler", SAMPLER_NAMES)!,
     steps: num("steps"),
     eta: num("eta"),
-    spacing: pick("spacing", TIMESTEP_SPACINGS),
+    spacing: pick("spacing", DPM_SPACINGS),
     variance: pick("variance", DDPM_VARIANCES),
     clip: pick("clip", X0_CLIPS),
   };
@@ -80,13 +82,19 @@ export function parseSamplingMethod(
 /** The sampler object for a method, with its timesteps set. */
 export function makeSampler(schedule: NoiseSchedule, method: SamplingMethod): Sampler {
   const clip = method.clip;
+  if (method.spacing === "karras" && (method.sampler === "ddpm" || method.sampler === "ddim")) {
+    throw new UserInputError(
+      `spacing karras is for dpmpp-2m, euler and heun; ${method.sampler} takes linspace, leading or trailing`,
+    );
+  }
+  const spacing = method.spacing as TimestepSpacing | undefined;
   let sampler: Sampler;
   switch (method.sampler) {
     case "ddpm":
       sampler = new DdpmSampler(schedule, {
         ...(method.variance && { variance: method.variance }),
         ...(clip && { clip }),
-        ...(method.spacing && { spacing: method.spacing }),
+        ...(spacing && { spacing }),
       });
       sampler.setTimesteps(method.steps ?? schedule.T);
       return sampler;
@@ -94,12 +102,14 @@ export function makeSampler(schedule: NoiseSchedule, method: SamplingMethod): Sa
       sampler = new DdimSampler(schedule, {
         eta: method.eta ?? DDIM_DEFAULTS.eta,
         ...(clip && { clip }),
-        ...(method.spacing && { spacing: method.spacing }),
+        ...(spacing && { spacing }),
       });
       sampler.setTimesteps(method.steps ?? Math.min(50, schedule.T));
       return sampler;
     case "dpmpp-2m":
-      sampler = new DpmSolverPlusPlus2M(schedule, method.spacing && { spacing: method.spacing });
+      sampler = new DpmSolverPlusPlus2M(schedule, {
+        ...(method.spacing && { spacing: method.spacing }),
+      });
       break;
     case "euler":
       sampler = new EulerKarrasSampler(schedule);
@@ -118,7 +128,8 @@ export function makeSampler(schedule: NoiseSchedule, method: SamplingMethod): Sa
 
 /** The inversion sampler matching a DDIM method (image → noise, η = 0). */
 export function makeInverseSampler(schedule: NoiseSchedule, method: SamplingMethod): Sampler {
-  const sampler = new DdimInverseSampler(schedule, method.spacing ?? DDIM_DEFAULTS.spacing);
+  const spacing = method.spacing === "karras" ? undefined : method.spacing;
+  const sampler = new DdimInverseSampler(schedule, spacing ?? DDIM_DEFAULTS.spacing);
   sampler.setTimesteps(method.steps ?? Math.min(50, schedule.T));
   return sampler;
 }

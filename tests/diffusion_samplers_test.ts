@@ -1,0 +1,451 @@
+/**
+ * Diffusion math without training: schedules, q(x_t|x_0), ε/x₀/v conversions, one DDPM step
+ * against Algorithm 2 written out here, and every sampler against the EXACT denoiser of
+ * Gaussian data N(μ, s²I), for which
+ *   E[x_0 | x_t] = μ + a s² (x_t − aμ)/(a²s² + 1 − ᾱ),   E[ε | x_t] = √(1−ᾱ) (x_t − aμ)/(a²s² + 1 − ᾱ)
+ * (a = √ᾱ), and the probability-flow ODE keeps the z-score (x_t − aμ)/√(a²s² + 1 − ᾱ) fixed,
+ * so deterministic samplers have an exact endpoint to converge to.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import {
+  BETA_SCHEDULES,
+  makeSchedule,
+  type NoiseSchedule,
+  TERMINAL_SNR,
+} from "../lib/models/diffusion/schedule.ts";
+import {
+  convertPrediction,
+  lossWeight,
+  PREDICTION_TYPES,
+  predictionTarget,
+  type PredictionType,
+  toEpsilon,
+  toV,
+  toX0,
+} from "../lib/models/diffusion/prediction.ts";
+import { Denoiser, type DiffusionNet, type Sampler } from "../lib/models/diffusion/denoiser.ts";
+import { DdpmSampler } from "../lib/models/diffusion/ddpm.ts";
+import { DdimSampler } from "../lib/models/diffusion/ddim.ts";
+import { spacedTimesteps } from "../lib/models/diffusion/spacing.ts";
+import {
+  makeInverseSampler,
+  makeSampler,
+  parseSamplingMethod,
+  sampleDiffusion,
+  sampleLoop,
+} from "../lib/models/diffusion/samplers.ts";
+import { UserInputError } from "../lib/util/errors.ts";
+import { Rng } from "../lib/util/rng.ts";
+import { maxAbsDiff, useBackend } from "./helpers.ts";
+
+const close = (a: number, b: number, tol: number, what = "") =>
+  assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
+
+function meanVar(values: ArrayLike<number>): { mean: number; variance: number } {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m += values[i];
+  m /= values.length;
+  let v = 0;
+  for (let i = 0; i < values.length; i++) v += (values[i] - m) ** 2;
+  return { mean: m, variance: v / (values.length - 1) };
+}
+
+// ─────────────────────────── the exact Gaussian denoiser ───────────────────────────
+
+const MU = 0.5, S = 0.3; // data N(μ, s²) in every pixel
+
+/** The optimal network for data N(μ, s²I), outputting the given prediction type. */
+function gaussianNet(schedule: NoiseSchedule, type: PredictionType): DiffusionNet {
+  return (xt, t) =>
+    tf.tidy(() => {
+      const ab = schedule.alphaBarAt(t.dataSync()[0]);
+      const a = Math.sqrt(ab), sn = Math.sqrt(1 - ab), variance = a * a * S * S + sn * sn;
+      const centred = tf.sub(xt, a * MU);
+      const eps = tf.mul(centred, sn / variance);
+      const x0 = tf.add(tf.mul(centred, a * S * S / variance), MU);
+      if (type === "epsilon") return eps as tf.Tensor4D;
+      if (type === "x0") return x0 as tf.Tensor4D;
+      return tf.sub(tf.mul(eps, a), tf.mul(x0, sn)) as tf.Tensor4D;
+    });
+}
+
+/** Where the probability-flow ODE takes x, started at level ᾱ, for Gaussian data. */
+function exactOdeEndpoint(x: Float32Array, alphaBar: number): Float64Array {
+  const a = Math.sqrt(alphaBar), std = Math.sqrt(a * a * S * S + 1 - alphaBar);
+  return Float64Array.from(x, (v) => MU + S * (v - a * MU) / std);
+}
+
+const SHAPE: [number, number, number, number] = [256, 4, 4, 1]; // 4,096 iid pixels
+
+async function run(
+  sampler: Sampler,
+  start: tf.Tensor4D,
+  type: PredictionType = "epsilon",
+  seed = 1,
+): Promise<Float32Array> {
+  const denoiser = new Denoiser(gaussianNet(schedule, type), type, schedule);
+  const out = await sampleLoop(denoiser, sampler, start, { seed });
+  const values = out.dataSync() as Float32Array;
+  out.dispose();
+  assert.equal(denoiser.nfe, sampler.points.length);
+  return values;
+}
+
+const schedule = makeSchedule({ kind: "linear", timesteps: 1000 });
+
+function startNoise(std = 1, seed = 7): tf.Tensor4D {
+  return tf.tidy(() => tf.mul(tf.randomNormal(SHAPE, 0, 1, "float32", seed), std));
+}
+
+/** Max deviation of a deterministic sampler from the exact ODE endpoint. */
+async function odeError(sampler: Sampler, type: PredictionType = "epsilon"): Promise<number> {
+  const start = startNoise(sampler.initNoiseStd);
+  const x = start.dataSync() as Float32Array;
+  const out = await run(sampler, start, type);
+  start.dispose();
+  return maxAbsDiff(out, exactOdeEndpoint(x, sampler.points[0].alphaBar));
+}
+
+// ─────────────────────────── schedules ───────────────────────────
+
+Deno.test("schedules: ᾱ strictly decreasing in (0, 1), reference endpoints, zero terminal SNR", () => {
+  for (const kind of BETA_SCHEDULES) {
+    for (const terminalSnr of TERMINAL_SNR) {
+      const s = makeSchedule({ kind, terminalSnr, timesteps: 1000 });
+      for (let t = 1; t < s.T; t++) assert.ok(s.alphaBar[t] < s.alphaBar[t - 1], `${kind} at ${t}`);
+      assert.ok(s.alphaBar[0] < 1 && s.alphaBar[s.T - 1] >= 0);
+      if (terminalSnr === "zero") {
+        close(s.alphaBar[s.T - 1], 0, 1e-12, `${kind} zero terminal`);
+        // Lin et al.: √ᾱ_0 is kept.
+        close(s.alphaBar[0], makeSchedule({ kind }).alphaBar[0], 1e-12, `${kind} first`);
+      }
+    }
+  }
+  const linear = makeSchedule({ kind: "linear" });
+  close(linear.betas[0], 1e-4, 1e-15);
+  close(linear.betas[999], 0.02, 1e-15);
+  // ᾱ_T = ∏(1 − β_t) ≈ 4.04e-5 for DDPM's linear schedule, computed here independently.
+  let prod = 1;
+  for (let t = 0; t < 1000; t++) prod *= 1 - (1e-4 + (0.02 - 1e-4) * t / 999);
+  close(linear.alphaBar[999], prod, 1e-15);
+  close(prod, 4.036e-5, 1e-7);
+  // Cosine: ᾱ_t = f(t+1)/f(0) wherever β is not clipped (Nichol & Dhariwal eq. 17).
+  const cosine = makeSchedule({ kind: "cosine" });
+  const f = (u: number) => Math.cos((u + 0.008) / 1.008 * Math.PI / 2) ** 2;
+  for (const t of [0, 250, 500, 900]) close(cosine.alphaBar[t], f((t + 1) / 1000) / f(0), 1e-12);
+  // Quadratic: linear in √β.
+  const quad = makeSchedule({ kind: "quadratic" });
+  close(Math.sqrt(quad.betas[500]), (Math.sqrt(1e-4) * 499 + Math.sqrt(0.02) * 500) / 999, 1e-12);
+  // Derived tables agree with their definitions.
+  for (const t of [0, 10, 999]) {
+    close(linear.snr[t], linear.alphaBar[t] / (1 - linear.alphaBar[t]), 1e-9 * linear.snr[t]);
+    close(linear.sigmas[t] ** 2, 1 / linear.snr[t], 1e-9 / linear.snr[t]);
+  }
+  assert.equal(linear.posteriorVariance[0], 0);
+  // Continuous time: exact on the grid, and timeForSigma inverts alphaBarAt.
+  for (const t of [0, 3, 417.25, 998.5]) {
+    const ab = linear.alphaBarAt(t);
+    close(linear.timeForSigma(Math.sqrt((1 - ab) / ab)), t, 1e-6, "timeForSigma");
+  }
+  assert.throws(() => makeSchedule({ timesteps: 1 }), UserInputError);
+});
+
+Deno.test("q(x_t|x_0): empirical mean and variance match √ᾱ x_0 and 1 − ᾱ", async () => {
+  await useBackend("cpu");
+  const n = 20000, x0Value = 0.7;
+  for (const t of [0, 100, 500, 999]) {
+    const out = tf.tidy(() => {
+      const x0 = tf.fill([n, 1, 1, 1], x0Value) as tf.Tensor4D;
+      const noise = tf.randomNormal([n, 1, 1, 1], 0, 1, "float32", 11 + t) as tf.Tensor4D;
+      return schedule.qSample(x0, new Array(n).fill(t), noise);
+    });
+    const { mean, variance } = meanVar(out.dataSync());
+    out.dispose();
+    const ab = schedule.alphaBar[t], sd = Math.sqrt((1 - ab) / n);
+    close(mean, Math.sqrt(ab) * x0Value, 5 * sd, `mean at t=${t}`);
+    close(variance, 1 - ab, 5 * (1 - ab) * Math.sqrt(2 / n), `variance at t=${t}`);
+  }
+  // Per-sample t given as an int32 tensor: same as the JS array.
+  const [a, b] = tf.tidy(() => {
+    const x0 = tf.randomNormal([3, 2, 2, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+    const noise = tf.randomNormal([3, 2, 2, 1], 0, 1, "float32", 2) as tf.Tensor4D;
+    return [
+      schedule.qSample(x0, [3, 400, 999], noise),
+      schedule.qSample(x0, tf.tensor1d([3, 400, 999], "int32"), noise),
+    ];
+  });
+  assert.ok(maxAbsDiff(a.dataSync(), b.dataSync()) < 1e-6);
+  tf.dispose([a, b]);
+});
+
+// ─────────────────────────── predictions ───────────────────────────
+
+Deno.test("ε / x₀ / v conversions invert each other; targets and Min-SNR weights", async () => {
+  await useBackend("cpu");
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const x0 = tf.randomNormal([4, 3, 3, 1], 0, 1, "float32", 3) as tf.Tensor4D;
+    const eps = tf.randomNormal([4, 3, 3, 1], 0, 1, "float32", 4) as tf.Tensor4D;
+    const t = [5, 200, 600, 999];
+    const level = {
+      a: schedule.coefficient(schedule.sqrtAlphaBar, t),
+      s: schedule.coefficient(schedule.sqrtOneMinusAlphaBar, t),
+    };
+    const xt = schedule.qSample(x0, t, eps);
+    const v = predictionTarget("v", x0, eps, level);
+    const truth = { epsilon: eps, x0, v };
+    for (const from of PREDICTION_TYPES) {
+      for (const to of PREDICTION_TYPES) {
+        const got = convertPrediction(from, to, truth[from], xt, level);
+        // ε → x₀ divides by √ᾱ ≈ 0.006 at t = 999: float32 rounding is amplified there.
+        const tol = from === "epsilon" && to !== "epsilon" ? 2e-3 : 1e-5;
+        assert.ok(maxAbsDiff(got.dataSync(), truth[to].dataSync()) < tol, `${from} → ${to}`);
+      }
+    }
+    // Round trip through all three.
+    const back = toEpsilon("v", toV("x0", toX0("epsilon", eps, xt, level), xt, level), xt, level);
+    assert.ok(maxAbsDiff(back.dataSync(), eps.dataSync()) < 2e-3);
+  });
+  assert.equal(tf.memory().numTensors, before);
+  // Min-SNR-γ: the implied x₀-loss weight is min(SNR, γ) for every target.
+  for (const snr of [0.01, 1, 5, 80]) {
+    close(lossWeight("min-snr", "epsilon", snr) * snr, Math.min(snr, 5), 1e-12);
+    close(lossWeight("min-snr", "x0", snr), Math.min(snr, 5), 1e-12);
+    close(lossWeight("min-snr", "v", snr) * (snr + 1), Math.min(snr, 5), 1e-12);
+    assert.equal(lossWeight("simple", "v", snr), 1);
+  }
+});
+
+// ─────────────────────────── DDPM / DDIM steps ───────────────────────────
+
+Deno.test("one DDPM step equals Algorithm 2 computed here; DDIM η=1, S=T has DDPM's variance", async () => {
+  await useBackend("cpu");
+  const T = 1000;
+  const beta = (t: number) => 1e-4 + (0.02 - 1e-4) * t / (T - 1);
+  let alphaBar = 1;
+  const alphaBars: number[] = [];
+  for (let t = 0; t < T; t++) alphaBars.push(alphaBar *= 1 - beta(t));
+  const ddpm = new DdpmSampler(schedule);
+  const net: DiffusionNet = (x, t) => tf.tidy(() => tf.add(tf.mul(x, 0.3), t.dataSync()[0] / T));
+  const denoiser = new Denoiser(net, "epsilon", schedule);
+  for (const t of [999, 500, 1]) {
+    const index = ddpm.timesteps.indexOf(t);
+    const xt = tf.randomNormal([2, 3, 3, 1], 0, 1, "float32", t) as tf.Tensor4D;
+    const got = tf.tidy(() =>
+      ddpm.step(denoiser.predict(xt, ddpm.points[index]), index, xt, new Rng(5))
+    );
+    const expected = tf.tidy(() => {
+      const eps = tf.add(tf.mul(xt, 0.3), t / T);
+      const at = 1 - beta(t), abt = alphaBars[t];
+      const mean = tf.mul(tf.sub(xt, tf.mul(eps, beta(t) / Math.sqrt(1 - abt))), 1 / Math.sqrt(at));
+      const posteriorVar = (1 - alphaBars[t - 1]) / (1 - abt) * beta(t);
+      const z = tf.randomNormal([2, 3, 3, 1], 0, 1, "float32", new Rng(5).seed());
+      return tf.add(mean, tf.mul(z, Math.sqrt(posteriorVar)));
+    });
+    assert.ok(maxAbsDiff(got.dataSync(), expected.dataSync()) < 1e-5, `t = ${t}`);
+    tf.dispose([xt, got, expected]);
+  }
+  // The step to t = −1 adds no noise: x̂₀'s posterior mean with ᾱ_{−1} = 1 is x̂₀ itself.
+  const last = ddpm.coefficients(T - 1);
+  assert.equal(last.variance, 0);
+  close(last.coefX0, 1, 1e-12);
+  close(last.coefXt, 0, 1e-12);
+
+  const ddim = new DdimSampler(schedule, { eta: 1 });
+  ddim.setTimesteps(T);
+  const large = new DdpmSampler(schedule, { variance: "fixed-large" });
+  for (let i = 0; i < T - 1; i++) {
+    const t = ddim.timesteps[i];
+    close(ddim.coefficients(i).sigma ** 2, schedule.posteriorVariance[t], 1e-12, `σ² at ${t}`);
+    close(ddpm.coefficients(i).variance, schedule.posteriorVariance[t], 1e-12);
+    close(large.coefficients(i).variance, schedule.betas[t], 1e-12);
+  }
+});
+
+Deno.test("timestep spacings: linspace / leading / trailing as in diffusers; S = T visits all", () => {
+  assert.deepEqual(spacedTimesteps(1000, 5, "linspace"), [999, 749, 500, 250, 0]);
+  assert.deepEqual(spacedTimesteps(1000, 5, "leading"), [800, 600, 400, 200, 0]);
+  assert.deepEqual(spacedTimesteps(1000, 5, "trailing"), [999, 799, 599, 399, 199]);
+  for (const spacing of ["linspace", "leading", "trailing"] as const) {
+    const all = spacedTimesteps(1000, 1000, spacing);
+    assert.deepEqual(all, Array.from({ length: 1000 }, (_, i) => 999 - i));
+  }
+  assert.throws(() => spacedTimesteps(1000, 1001, "leading"), UserInputError);
+  assert.throws(() => parseSamplingMethod({ sampler: "ddim", eta: "x" }), UserInputError);
+  assert.throws(() => parseSamplingMethod({ sampler: "plms" }), UserInputError);
+  assert.throws(() => parseSamplingMethod({ sampler: "ddim", stepz: 3 }), UserInputError);
+  assert.deepEqual(parseSamplingMethod({ sampler: "ddim", steps: "20", eta: 1 }).steps, 20);
+});
+
+// ─────────────────────────── samplers against the exact denoiser ───────────────────────────
+
+/** DDIM η = 0 with the exact Gaussian denoiser in closed form. Write (a·s, √(1 − ᾱ)) =
+ * r (cos θ, sin θ): x̂₀ and ε̂ are linear in the z-score z = (x_t − aμ)/r, and one DDIM step
+ * maps z to z·cos(θ − θ'), θ' the angle at the next level (0 when clean). So the output is
+ * μ + s·z·∏ cos Δθ — a derivation independent of ddim.ts. */
+function ddimClosedForm(sampler: Sampler, x: Float32Array): Float64Array {
+  const angle = (ab: number) => Math.atan2(Math.sqrt(1 - ab), Math.sqrt(ab) * S);
+  const levels = [...sampler.points.map((p) => p.alphaBar), 1];
+  let contraction = 1;
+  for (let i = 0; i + 1 < levels.length; i++) {
+    contraction *= Math.cos(angle(levels[i]) - angle(levels[i + 1]));
+  }
+  const a = Math.sqrt(levels[0]), r = Math.sqrt(a * a * S * S + 1 - levels[0]);
+  return Float64Array.from(x, (v) => MU + S * contraction * (v - a * MU) / r);
+}
+
+Deno.test("DDIM η=0 with the exact denoiser equals its closed form: z-score × ∏ cos Δθ", async () => {
+  await useBackend("cpu");
+  for (const spacing of ["linspace", "leading", "trailing"] as const) {
+    const sampler = makeSampler(schedule, { sampler: "ddim", steps: 10, eta: 0, spacing });
+    const start = startNoise(1, 21);
+    const x = start.dataSync() as Float32Array;
+    const out = await run(sampler, start);
+    start.dispose();
+    const expected = ddimClosedForm(sampler, x);
+    assert.ok(maxAbsDiff(out, expected) < 1e-4, `${spacing}: ${maxAbsDiff(out, expected)}`);
+  }
+});
+
+// With few steps every sampler is biased even with the exact denoiser (DDIM-50 η=0 keeps only
+// ≈ 84 % of the variance at s = 0.3, see the closed form above; DPM-Solver++-20 ≈ 74 % with
+// diffusers' linspace timesteps); on fine grids they all converge to N(μ, s²).
+Deno.test("every sampler on a fine grid with the exact denoiser: mean and variance of N(μ, s²)", async () => {
+  await useBackend("cpu");
+  const shape: [number, number, number, number] = [1024, 4, 4, 1];
+  const n = shape.reduce((a, b) => a * b);
+  const cases: [string, Sampler][] = [
+    ["DDPM-1000", new DdpmSampler(schedule)],
+    ["DDIM-1000 η=0", makeSampler(schedule, { sampler: "ddim", steps: 1000, eta: 0 })],
+    ["DDIM-1000 η=1", makeSampler(schedule, { sampler: "ddim", steps: 1000, eta: 1 })],
+    ["DPM-Solver++(2M)-100", makeSampler(schedule, { sampler: "dpmpp-2m", steps: 100 })],
+    [
+      "DPM-Solver++(2M)-50 karras",
+      makeSampler(schedule, { sampler: "dpmpp-2m", steps: 50, spacing: "karras" }),
+    ],
+    ["Heun-50", makeSampler(schedule, { sampler: "heun", steps: 50 })],
+    ["Euler-500", makeSampler(schedule, { sampler: "euler", steps: 500 })],
+  ];
+  const report: string[] = [];
+  const outputs: Record<string, Float32Array> = {};
+  for (const [name, sampler] of cases) {
+    const start = tf.tidy(() =>
+      tf.mul(tf.randomNormal(shape, 0, 1, "float32", 3), sampler.initNoiseStd)
+    );
+    const values = outputs[name] = await run(sampler, start as tf.Tensor4D, "epsilon", 9);
+    const { mean, variance } = meanVar(values);
+    start.dispose();
+    report.push(`${name}: mean ${mean.toFixed(4)} variance/s² ${(variance / S / S).toFixed(4)}`);
+    // 5 standard errors (the mean's s/√n; the variance's s²√(2/n)), plus 3 % of s² for the
+    // discretization bias these samplers have even with the exact denoiser (DDPM-1000 ≈ 2.5 %
+    // low at s = 0.3: its posterior ignores the uncertainty of x̂₀).
+    close(mean, MU, 5 * S / Math.sqrt(n), `${name} mean`);
+    close(variance, S * S, S * S * (5 * Math.sqrt(2 / n) + 0.03), `${name} variance`);
+  }
+  console.log(report.join("\n"));
+  // DDIM with S = T and η = 1 IS DDPM (fixed-small): same noise, same samples.
+  assert.ok(maxAbsDiff(outputs["DDIM-1000 η=1"], outputs["DDPM-1000"]) < 1e-4);
+});
+
+Deno.test("deterministic samplers converge to the exact ODE endpoint; DPM-Solver++ and Heun faster", async () => {
+  await useBackend("cpu");
+  const ddim = (steps: number) =>
+    makeSampler(schedule, { sampler: "ddim", steps, eta: 0, spacing: "trailing" });
+  const errors: Record<string, number[]> = { ddim: [], dpm: [], euler: [], heun: [] };
+  for (const steps of [10, 20, 50]) {
+    errors.ddim.push(await odeError(ddim(steps)));
+    errors.dpm.push(
+      await odeError(makeSampler(schedule, { sampler: "dpmpp-2m", steps, spacing: "trailing" })),
+    );
+    errors.euler.push(await odeError(makeSampler(schedule, { sampler: "euler", steps })));
+    errors.heun.push(await odeError(makeSampler(schedule, { sampler: "heun", steps })));
+  }
+  const message = JSON.stringify(errors);
+  for (const e of Object.values(errors)) {
+    assert.ok(e[0] > e[1] && e[1] > e[2], `error must shrink with S: ${message}`);
+  }
+  // Second-order methods: smaller error at equal S and a faster rate (≈4× per doubling vs ≈2×).
+  for (let i = 0; i < 3; i++) assert.ok(errors.dpm[i] < errors.ddim[i], message);
+  assert.ok(errors.dpm[0] / errors.dpm[1] > errors.ddim[0] / errors.ddim[1], message);
+  for (let i = 0; i < 3; i++) assert.ok(errors.heun[i] < errors.euler[i], message);
+  assert.ok(errors.heun[0] / errors.heun[1] > errors.euler[0] / errors.euler[1], message);
+  // Same endpoint from every prediction type.
+  for (const type of PREDICTION_TYPES) {
+    assert.ok(await odeError(ddim(50), type) < errors.ddim[2] * 1.5);
+  }
+});
+
+Deno.test("DDIM η=0 is deterministic; inversion round trip; tensor count flat over every loop", async () => {
+  await useBackend("cpu");
+  const start = startNoise();
+  const a = await run(makeSampler(schedule, { sampler: "ddim", steps: 20 }), start, "epsilon", 1);
+  const b = await run(makeSampler(schedule, { sampler: "ddim", steps: 20 }), start, "epsilon", 2);
+  assert.equal(maxAbsDiff(a, b), 0);
+  const c = await run(
+    makeSampler(schedule, { sampler: "ddim", steps: 20, eta: 1 }),
+    start,
+    "epsilon",
+    2,
+  );
+  assert.ok(maxAbsDiff(a, c) > 0.05, "η = 1 must add noise");
+  start.dispose();
+
+  // Inversion: images of N(μ, s²) → noise → images with the exact denoiser. The exact
+  // probability-flow map sends x₀ to a_T μ + r_T (x₀ − μ)/s; both directions are first order,
+  // so the round-trip error falls like 1/S.
+  const images = tf.tidy(() =>
+    tf.add(tf.mul(tf.randomNormal(SHAPE, 0, 1, "float32", 5), S), MU)
+  ) as tf.Tensor4D;
+  const x0 = images.dataSync();
+  const denoiser = new Denoiser(gaussianNet(schedule, "epsilon"), "epsilon", schedule);
+  const rms = (u: ArrayLike<number>, v: ArrayLike<number>) =>
+    Math.sqrt(Array.from(u, (ui, i) => (ui - v[i]) ** 2).reduce((p, q) => p + q) / u.length);
+  const roundTrip: number[] = [];
+  for (const steps of [20, 100]) {
+    const method = { sampler: "ddim" as const, steps, spacing: "trailing" as const };
+    const inverse = makeInverseSampler(schedule, method);
+    const latents = await sampleLoop(denoiser, inverse, images);
+    const last = inverse.points[inverse.points.length - 1].alphaBar;
+    const a = Math.sqrt(last), r = Math.sqrt(a * a * S * S + 1 - last);
+    const exact = Float64Array.from(x0, (v) => a * MU + r * (v - MU) / S);
+    const back = await sampleLoop(denoiser, makeSampler(schedule, method), latents);
+    roundTrip.push(rms(back.dataSync(), x0) / S);
+    if (steps === 100) assert.ok(rms(latents.dataSync(), exact) < 0.1, "latents ≈ exact map");
+    tf.dispose([latents, back]);
+  }
+  assert.ok(roundTrip[1] < roundTrip[0] / 3 && roundTrip[1] < 0.1, `round trip ${roundTrip}`);
+  images.dispose();
+
+  // Flat tensor count over whole loops, stateful samplers included.
+  const before = tf.memory().numTensors;
+  for (const sampler of ["ddpm", "ddim", "dpmpp-2m", "euler", "heun"] as const) {
+    const { sample, nfe } = await sampleDiffusion(
+      new Denoiser(gaussianNet(schedule, "v"), "v", schedule),
+      { sampler, steps: 8, eta: 0.5 },
+      [2, 2, 2, 1],
+      { seed: 3 },
+    );
+    assert.equal(nfe, sampler === "heun" ? 15 : 8);
+    sample.dispose();
+    assert.equal(tf.memory().numTensors, before, sampler);
+  }
+});
+
+Deno.test("zero terminal SNR: DDIM runs from pure noise with v-prediction; ε-prediction refuses", async () => {
+  await useBackend("cpu");
+  const zero = makeSchedule({ terminalSnr: "zero" });
+  const method = { sampler: "ddim" as const, steps: 50, spacing: "trailing" as const };
+  const sampler = makeSampler(zero, method);
+  const start = startNoise(1, 8);
+  const x = start.dataSync() as Float32Array;
+  const out = await sampleLoop(new Denoiser(gaussianNet(zero, "v"), "v", zero), sampler, start);
+  assert.equal(sampler.points[0].alphaBar, zero.alphaBar[999]);
+  assert.ok(maxAbsDiff(out.dataSync(), ddimClosedForm(sampler, x)) < 1e-4);
+  tf.dispose([start, out]);
+  await assert.rejects(
+    () =>
+      sampleDiffusion(new Denoiser(gaussianNet(zero, "v"), "epsilon", zero), method, [1, 1, 1, 1]),
+    UserInputError,
+  );
+});
