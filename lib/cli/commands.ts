@@ -8,7 +8,8 @@ import { MODELS } from "../models/registry.ts";
 import { loadRun, resolveSpec, train } from "../train/trainer.ts";
 import { openRunDir } from "../train/run_dir.ts";
 import { imageGridPng } from "../viz/png.ts";
-import { writeFileAtomic } from "../util/files.ts";
+import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { type SamplingFlags, samplingMethod, timedSample } from "./sampling_flags.ts";
 import { UsageError } from "./common.ts";
 
 interface TrainFlags {
@@ -61,20 +62,40 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
   console.log(`chart:   ${result.chartPng}`);
 }
 
+/** `sample <run>`: the grid PNG and, next to it (same name, .json), the timing: NFE, seconds,
+ * seconds per image, with the method, weights, backend and commit. */
 export async function runSample(
   runDir: string,
-  flags: { n: number; seed: number; out?: string; backend: BackendName },
+  flags: { n: number; seed: number; out?: string; backend: BackendName } & SamplingFlags,
 ): Promise<void> {
   await openRunDir(runDir);
-  await setupBackend({ backend: flags.backend, verbose: true });
-  const { model, step } = await loadRun(runDir);
-  const images = await model.sample(flags.n, { seed: flags.seed });
-  const out = flags.out ?? `${runDir.replace(/\/+$/, "")}/samples/sample-seed${flags.seed}.png`;
-  await images.data(); // webgpu: download asynchronously first (no synchronous GPU reads in Deno)
+  const backend = await setupBackend({ backend: flags.backend, verbose: true });
+  const { model, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
+  const method = samplingMethod(flags);
+  const { images, timing } = await timedSample(model, flags.n, { seed: flags.seed, method });
+  const tag = method ? `-${Object.values(method).join("-")}` : "";
+  const out = flags.out ??
+    `${runDir.replace(/\/+$/, "")}/samples/sample${tag}-seed${flags.seed}.png`;
   await writeFileAtomic(out, imageGridPng(images));
   images.dispose();
   model.dispose();
-  console.log(`${flags.n} samples from step ${step} → ${out}`);
+  await writeJsonAtomic(out.replace(/\.png$/, "") + ".json", {
+    run: runDir,
+    checkpoint_step: step,
+    weights,
+    seed: flags.seed,
+    method: method ?? null,
+    ...timing,
+    backend,
+    commit: gitCommit(),
+    created: new Date().toISOString(),
+  });
+  console.log(`${flags.n} samples from step ${step} (${weights} weights) → ${out}`);
+  console.log(
+    `NFE ${timing.nfe}, ${timing.seconds.toFixed(2)} s, ${
+      timing.seconds_per_image.toFixed(4)
+    } s/image on ${backend.name}`,
+  );
 }
 
 export async function runInfo(flags: { backend: BackendName }): Promise<void> {

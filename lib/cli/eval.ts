@@ -10,19 +10,35 @@ import { loadRun } from "../train/trainer.ts";
 import { openRunDir } from "../train/run_dir.ts";
 import { gitCommit, writeJsonAtomic } from "../util/files.ts";
 import { Rng } from "../util/rng.ts";
+import { samplingArgs, type SamplingFlags, samplingMethod } from "./sampling_flags.ts";
 
 export async function runEval(
   runDir: string,
-  flags: { n: number; seed: number; backend: BackendName },
+  flags: { n: number; seed: number; backend: BackendName; out?: string } & SamplingFlags,
 ): Promise<void> {
   const paths = await openRunDir(runDir);
   const sampling = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
-  const { model, spec, step } = await loadRun(runDir);
+  const { model, spec, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
+  const method = samplingMethod(flags);
   // Each batch gets its own seed from one stream: same --seed → same samples.
   const seeds = new Rng(flags.seed);
-  let sample = (n: number): Promise<tf.Tensor4D> | tf.Tensor4D =>
-    model.sample(n, { seed: seeds.seed() });
+  // Sampling time and NFE per batch (NFE = the sampling loop's length, reported via onProgress).
+  let samplingSeconds = 0, nfe = 1;
+  const options = () => ({
+    seed: seeds.seed(),
+    ...(method ? { method } : {}),
+    onProgress: (_done: number, total: number) => {
+      nfe = total;
+    },
+  });
+  let sample = async (n: number): Promise<tf.Tensor4D> => {
+    const t0 = performance.now();
+    const images = await model.sample(n, options());
+    await images.data();
+    samplingSeconds += (performance.now() - t0) / 1000;
+    return images;
+  };
   let scoring: BackendInfo = sampling;
   if (sampling.name === "webgpu") {
     // The metrics read features synchronously, which webgpu cannot do under Deno: the model
@@ -34,8 +50,10 @@ export async function runEval(
     console.error(`eval: sampling on webgpu, metrics on ${scoring.name}`);
     sample = async (n) => {
       await tf.setBackend("webgpu");
-      const images = await model.sample(n, { seed: seeds.seed() });
+      const t0 = performance.now();
+      const images = await model.sample(n, options());
       const values = await images.data();
+      samplingSeconds += (performance.now() - t0) / 1000;
       images.dispose();
       await tf.setBackend(scoring.name === "native" ? "wasm" : scoring.name);
       return tf.tensor4d(values, images.shape);
@@ -59,16 +77,31 @@ export async function runEval(
     ...scores,
     run: paths.root,
     checkpoint_step: step,
+    weights,
+    method: method ?? null,
+    nfe,
+    sampling_seconds: Number(samplingSeconds.toFixed(1)),
+    sampling_seconds_per_image: Number((samplingSeconds / flags.n).toFixed(5)),
     sample_seed: flags.seed,
     backend: sampling,
     ...(scoring !== sampling ? { metrics_backend: scoring } : {}),
     wall_seconds: Number(wallSeconds.toFixed(1)),
     commit: gitCommit(),
-    command: ["deno", "task", "eval", runDir, "--n", String(flags.n), "--seed", String(flags.seed)]
-      .join(" "),
+    command: [
+      "deno",
+      "task",
+      "eval",
+      runDir,
+      "--n",
+      String(flags.n),
+      "--seed",
+      String(flags.seed),
+      ...samplingArgs(flags),
+    ].join(" "),
     created: new Date().toISOString(),
   };
-  await writeJsonAtomic(`${paths.root}/metrics.json`, record);
+  const out = flags.out ?? `${paths.root}/metrics.json`;
+  await writeJsonAtomic(out, record);
   const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(4));
   console.log(`classifier FID   ${fmt(scores.classifier_fid)}`);
   console.log(
@@ -83,5 +116,10 @@ export async function runEval(
       wallSeconds.toFixed(1)
     } s)`,
   );
-  console.log(`→ ${paths.root}/metrics.json`);
+  console.log(
+    `sampling: NFE ${nfe}, ${samplingSeconds.toFixed(1)} s (${
+      (samplingSeconds / flags.n).toFixed(4)
+    } s/image), ${weights} weights`,
+  );
+  console.log(`→ ${out}`);
 }

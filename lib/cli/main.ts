@@ -22,6 +22,7 @@ import {
 import { runDemo, runInfo, runSample, runTrain } from "./commands.ts";
 import { publishRun } from "../train/publish.ts";
 import { runEval } from "./eval.ts";
+import { etaValue, SAMPLING_FLAG_HELP as SF, weightsValue } from "./sampling_flags.ts";
 
 /** `--backend` help: every name, auto first (what each is: lib/backend/mod.ts, README). */
 const BACKEND_HELP = `${BACKEND_NAMES.join(" | ")} (auto: webgpu on a GPU, else native, else wasm)`;
@@ -69,8 +70,15 @@ export function buildProgram(): Command {
     .argument("<run-dir>", "a run directory made by `train`")
     .option("-n, --n <count>", "number of samples", positiveInt("-n"), 64)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
-    .option("--out <file>", "PNG path (default <run-dir>/samples/sample-seed<seed>.png)")
+    .option("--out <file>", "PNG path (default <run-dir>/samples/sample[-<method>]-seed<seed>.png)")
     .option("--backend <name>", BACKEND_HELP, backendName, "auto")
+    .option("--sampler <name>", SF.sampler)
+    .option("--steps <n>", SF.steps, positiveInt("--steps"))
+    .option("--eta <x>", SF.eta, etaValue)
+    .option("--spacing <kind>", SF.spacing)
+    .option("--variance <kind>", SF.variance)
+    .option("--clip <kind>", SF.clip)
+    .option("--weights <which>", SF.weights, weightsValue)
     .action(runSample);
 
   program.command("eval")
@@ -79,6 +87,14 @@ export function buildProgram(): Command {
     .option("--n <count>", "number of generated samples", positiveInt("--n"), 10000)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
     .option("--backend <name>", BACKEND_HELP, backendName, "auto")
+    .option("--sampler <name>", SF.sampler)
+    .option("--steps <n>", SF.steps, positiveInt("--steps"))
+    .option("--eta <x>", SF.eta, etaValue)
+    .option("--spacing <kind>", SF.spacing)
+    .option("--variance <kind>", SF.variance)
+    .option("--clip <kind>", SF.clip)
+    .option("--weights <which>", SF.weights, weightsValue)
+    .option("--out <file>", "metrics JSON path (default <run-dir>/metrics.json)")
     .action(runEval);
 
   program.command("publish")

@@ -5,10 +5,12 @@
 import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
+import { ddpmEntry } from "./diffusion/ddpm_model.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
+  [ddpmEntry.name]: ddpmEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {

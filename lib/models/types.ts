@@ -54,8 +54,21 @@ export interface GenerativeModel {
   optimizers(): Record<string, tf.Optimizer>;
   /** The model's own RNG (noise for steps and samples); checkpointed so resume is exact. */
   readonly rng: Rng;
+  /** Opt-in: the trainer keeps an exponential moving average of these weights
+   * (lib/train/ema.ts), checkpoints it, and uses it for sample grids, `sample` and `eval`. */
+  ema?(): EmaSpec;
   /** Release all tensors the model owns. */
   dispose(): void;
+}
+
+/** A model's EMA request (see `GenerativeModel.ema`). */
+export interface EmaSpec {
+  /** The variables to average (the trainable weights), in a stable order. */
+  variables: tf.Variable[];
+  /** Target decay in [0, 1); 0 makes the average equal to the live weights. */
+  decay: number;
+  /** Warm-up constant: decay_n = min(decay, (1 + n) / (warmup + n)) at update n; 0 = none. */
+  warmup: number;
 }
 
 /** Everything needed to build a model by CLI name. */

@@ -20,6 +20,7 @@ import { lossChartSpec, renderChart } from "../viz/chart.ts";
 import { checkpointPath, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { gitCommit, readJson, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
 import { Progress } from "./progress.ts";
+import { Ema } from "./ema.ts";
 import {
   createRunDir,
   defaultRunDir,
@@ -65,6 +66,8 @@ export interface TrainResult {
   samplesPng: string;
   chartPng: string;
   wallSeconds: number;
+  /** The trained model. For models with EMA (`model.ema`), it holds the averaged weights, as
+   * `loadRun` would give (what sample grids, `sample` and `eval` use). */
   model: GenerativeModel;
 }
 
@@ -74,6 +77,8 @@ interface CheckpointExtra {
   iterator: IteratorState;
   elapsedSeconds: number;
   optimizerWeightCounts: Record<string, number>;
+  /** EMA updates done (models with `ema()` only). */
+  emaUpdates?: number;
 }
 
 export class TrainingError extends Error {
@@ -158,6 +163,7 @@ export async function train(
   }
 
   const { model, iterator, dataset } = await buildModel(spec);
+  const ema = model.ema ? new Ema(model.ema()) : null;
   let step = 0;
   let elapsedBefore = 0;
   let history: Array<Record<string, number>> = [];
@@ -166,7 +172,7 @@ export async function train(
     const checkpoints = await listCheckpoints(paths.checkpoints);
     const latest = checkpoints.at(-1);
     if (latest) {
-      const extra = await restoreCheckpoint(model, iterator, latest.path);
+      const extra = await restoreCheckpoint(model, iterator, latest.path, ema);
       step = extra.step;
       elapsedBefore = extra.elapsedSeconds;
     }
@@ -231,6 +237,7 @@ export async function train(
         batch.x.dispose();
         batch.labels?.dispose();
       }
+      ema?.update();
       step++;
       stepsThisProcess++;
       const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v));
@@ -260,12 +267,12 @@ export async function train(
         }
       }
       if (step % spec.sampleEvery === 0 || step === spec.steps) {
-        await writeSampleGrid(model, paths, step, spec.sampleCount, gridSeed);
+        await writeSampleGrid(model, ema, paths, step, spec.sampleCount, gridSeed);
         await writeLossChart(history, paths, spec);
       }
       const stopping = interrupted || stepsThisProcess === options.stopAfter;
       if (step % spec.checkpointEvery === 0 || step === spec.steps || stopping) {
-        await writeCheckpoint(model, iterator, paths, step, seconds());
+        await writeCheckpoint(model, ema, iterator, paths, step, seconds());
         lastCheckpointStep = step;
       }
       if (interrupted) {
@@ -290,7 +297,7 @@ export async function train(
   }
 
   const samplesPng = `${paths.samples}/final.png`;
-  await writeSampleGrid(model, paths, step, spec.sampleCount, gridSeed, samplesPng);
+  await writeSampleGrid(model, ema, paths, step, spec.sampleCount, gridSeed, samplesPng);
   const chartPng = await writeLossChart(history, paths, spec);
   const wallSeconds = seconds();
   const tail = history.slice(-Math.min(50, history.length));
@@ -309,6 +316,10 @@ export async function train(
     backend: backendInfo(),
     commit: gitCommit(),
   });
+  if (ema) {
+    ema.swap(); // the returned model carries the averaged weights, as loadRun's would
+    ema.dispose();
+  }
   return { runDir: paths.root, step, losses: history, samplesPng, chartPng, wallSeconds, model };
 }
 
@@ -327,13 +338,15 @@ function commandLine(): string {
 
 async function writeSampleGrid(
   model: GenerativeModel,
+  ema: Ema | null,
   paths: RunPaths,
   step: number,
   count: number,
   seed: number,
   path = `${paths.samples}/step-${String(step).padStart(6, "0")}.png`,
 ): Promise<string> {
-  const images = await model.sample(count, { seed });
+  const draw = () => model.sample(count, { seed });
+  const images = await (ema ? ema.withAveraged(draw) : draw());
   try {
     await images.data(); // a GPU backend downloads (and caches) here; the grid then reads in sync
     await writeFileAtomic(path, imageGridPng(images));
@@ -375,12 +388,14 @@ async function writeLossChart(
 
 async function writeCheckpoint(
   model: GenerativeModel,
+  ema: Ema | null,
   iterator: BatchIterator,
   paths: RunPaths,
   step: number,
   elapsedSeconds: number,
 ): Promise<void> {
   const tensors = collectWeights(model.weightGroups());
+  for (const [name, tensor] of ema?.tensors() ?? []) tensors.set(name, tensor);
   const owned: tf.Tensor[] = [];
   const optimizerWeightCounts: Record<string, number> = {};
   for (const [name, optimizer] of Object.entries(model.optimizers())) {
@@ -397,6 +412,7 @@ async function writeCheckpoint(
     iterator: iterator.state(),
     elapsedSeconds,
     optimizerWeightCounts,
+    ...(ema ? { emaUpdates: ema.updates } : {}),
   };
   try {
     await saveCheckpoint(checkpointPath(paths.checkpoints, step), tensors, extra);
@@ -412,10 +428,13 @@ async function restoreCheckpoint(
   model: GenerativeModel,
   iterator: BatchIterator | null,
   path: string,
+  ema: Ema | null,
 ): Promise<CheckpointExtra> {
   const { tensors, extra } = await loadCheckpoint<CheckpointExtra>(path);
   try {
-    const modelTensors = new Map([...tensors].filter(([name]) => !name.startsWith("optimizer:")));
+    const modelTensors = new Map(
+      [...tensors].filter(([name]) => !name.startsWith("optimizer:") && !name.startsWith("ema/")),
+    );
     restoreWeights(model.weightGroups(), modelTensors);
     for (const [name, optimizer] of Object.entries(model.optimizers())) {
       const prefix = `optimizer:${name}/`;
@@ -432,6 +451,7 @@ async function restoreCheckpoint(
       }
       await optimizer.setWeights(weights.map(({ name, tensor }) => ({ name, tensor })));
     }
+    if (ema) ema.restore(tensors, extra.emaUpdates ?? 0);
     model.rng.restore(extra.modelRng);
     iterator?.restore(extra.iterator);
   } finally {
@@ -440,10 +460,14 @@ async function restoreCheckpoint(
   return extra;
 }
 
-/** Rebuild a run's model from config.json and its latest checkpoint (for sample / eval). */
+/** Rebuild a run's model from config.json and its latest checkpoint (for sample / eval). Models
+ * with EMA get the averaged weights unless `weights` is "live". */
 export async function loadRun(
   runDir: string,
-): Promise<{ model: GenerativeModel; spec: TrainSpec; step: number }> {
+  weights: "ema" | "live" = "ema",
+): Promise<
+  { model: GenerativeModel; spec: TrainSpec; step: number; weights: "ema" | "live" | "plain" }
+> {
   const paths = await openRunDir(runDir);
   const { spec } = await readJson<{ spec: TrainSpec }>(paths.config);
   const latest = (await listCheckpoints(paths.checkpoints)).at(-1);
@@ -454,8 +478,14 @@ export async function loadRun(
     );
   }
   const { model } = await buildModel(spec);
-  const extra = await restoreCheckpoint(model, null, latest.path);
-  return { model, spec, step: extra.step };
+  const ema = model.ema ? new Ema(model.ema()) : null;
+  try {
+    const extra = await restoreCheckpoint(model, null, latest.path, ema);
+    if (ema && weights === "ema") ema.swap();
+    return { model, spec, step: extra.step, weights: ema ? weights : "plain" };
+  } finally {
+    ema?.dispose();
+  }
 }
 
 export { readMetrics };
