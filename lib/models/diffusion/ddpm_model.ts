@@ -62,7 +62,7 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
     "simple: plain MSE on the target (L_simple); min-snr: Min-SNR-γ (Hang et al. 2023)",
   ),
   minSnrGamma: number(5, { gt: 0, max: 1e6 }, "γ of Min-SNR-γ (paper: 5)"),
-  baseChannels: int(32, { min: 8, max: 512 }, "U-Net width at full resolution"),
+  baseChannels: int(32, { min: 4, max: 512 }, "U-Net width at full resolution"),
   channelMults: oneOf(
     ["1,2,4", "1,2,2", "1,2", "1,1,2"],
     "1,2,4",
