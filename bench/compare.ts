@@ -93,6 +93,11 @@ const program = new Command("bench:compare")
   .option("--cpu-timeout <s>", "stop a tfjs cpu cell after this many seconds", "300")
   .option("--quick", "repeats 2, warm-up 1, no tfjs cpu: a smoke run")
   .option("--write <file>", "also write the report as markdown (e.g. results/speed.md)")
+  .option(
+    "--merge",
+    "with --write: keep the cells of the existing report's .json that this run did not measure " +
+      "(marked † with their commit), so a run of some rows or configs updates the full table",
+  )
   .parse(["deno", "bench:compare", ...Deno.args]);
 const opts = program.opts();
 
@@ -252,6 +257,34 @@ for (const work of works as Workload[]) {
   }
 }
 
+// ── cells carried over from the previous report (--merge) ──
+interface Carried extends Cell {
+  carried?: { commit: string; date: string };
+}
+let carriedFrom: { commit: string; date: string } | null = null;
+let tableWorks = works as Workload[];
+let tableConfigs = configs;
+if (opts.merge && opts.write) {
+  const raw = path.resolve(ROOT, String(opts.write)).replace(/\.md$/, "") + ".json";
+  try {
+    const previous = JSON.parse(Deno.readTextFileSync(raw));
+    carriedFrom = { commit: String(previous.commit).slice(0, 12), date: previous.date };
+    for (const [work, cells] of Object.entries(previous.results as typeof results)) {
+      results[work] ??= {};
+      for (const [id, cell] of Object.entries(cells)) {
+        const old = cell as Carried;
+        if (results[work][id] === undefined) {
+          results[work][id] = { ...old, carried: old.carried ?? carriedFrom } as Carried;
+        }
+      }
+    }
+    tableWorks = WORKLOADS.filter((w) => results[w] !== undefined);
+    tableConfigs = ALL_CONFIGS.filter((c) => tableWorks.some((w) => results[w][c.id]));
+  } catch (e) {
+    fail(`--merge: cannot read ${raw} (${(e as Error).message})`);
+  }
+}
+
 // ── the report ──
 /** FLOPs per step: GEMM by definition, models as counted by the native kernels. */
 function flopsOf(work: Workload): number {
@@ -260,11 +293,12 @@ function flopsOf(work: Workload): number {
 }
 const fmt = (cell: Cell | undefined, flops: number) => {
   if (cell === undefined) return "–";
-  if (cell.timeout_s !== undefined) return `> ${cell.timeout_s} s (stopped)`;
+  const mark = (cell as Carried).carried ? " †" : "";
+  if (cell.timeout_s !== undefined) return `> ${cell.timeout_s} s (stopped)${mark}`;
   if (cell.error) return "failed";
   const ms = cell.median_ms;
   const text = ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
-  return Number.isFinite(flops) ? `${text} (${(flops / ms / 1e6).toFixed(0)})` : text;
+  return (Number.isFinite(flops) ? `${text} (${(flops / ms / 1e6).toFixed(0)})` : text) + mark;
 };
 const ratio = (a?: Cell, b?: Cell) =>
   a && b && !a.error && !b.error ? `${(a.median_ms / b.median_ms).toFixed(2)}×` : "–";
@@ -274,15 +308,17 @@ const best = (cells: (Cell | undefined)[]) =>
 
 const lines: string[] = [];
 lines.push(
-  `| work | ${configs.map((c) => c.label).join(" | ")} | native / PyTorch+OpenBLAS | ` +
+  `| work | ${tableConfigs.map((c) => c.label).join(" | ")} | native / PyTorch+OpenBLAS | ` +
     "native / fastest PyTorch | best wasm / PyTorch+OpenBLAS |",
 );
-lines.push(`|---|${configs.map(() => "---:").join("|")}|---:|---:|---:|`);
-for (const work of works as Workload[]) {
+lines.push(`|---|${tableConfigs.map(() => "---:").join("|")}|---:|---:|---:|`);
+for (const work of tableWorks) {
   const row = results[work];
   const flops = flopsOf(work);
   lines.push(
-    `| ${WORKLOAD_TITLES[work]} | ${configs.map((c) => fmt(row[c.id], flops)).join(" | ")} | ` +
+    `| ${WORKLOAD_TITLES[work]} | ${
+      tableConfigs.map((c) => fmt(row[c.id], flops)).join(" | ")
+    } | ` +
       `${ratio(row.native, row.torch)} | ` +
       `${ratio(row.native, best([row.torch, row["torch-malloc"], row["torch-ref"]]))} | ` +
       `${ratio(best([row.wasm1, row.wasm2]), row.torch)} |`,
@@ -333,6 +369,12 @@ const report = [
   "the native kernels in one step).",
   "",
   ...lines,
+  ...(carriedFrom === null ? [] : [
+    "",
+    `† carried over unchanged from the earlier report (--merge): measured at commit ` +
+    `${carriedFrom.commit}, ${carriedFrom.date.slice(0, 16).replace("T", " ")} UTC (or as ` +
+    "noted in the .json); the other cells are this run's.",
+  ]),
   "",
   `GEMM 1024³ against the measured peak: native ${pct(gemmNative)}, PyTorch + OpenBLAS ` +
   `${pct(gemmTorch)}. (The peak is an FMA loop with no memory traffic; it varies by a few % ` +

@@ -5,7 +5,8 @@
  *   gemm           1024×1024 · 1024×1024 float32 matMul
  *   dcgan          one DCGAN training step = discriminator step + generator step, batch 64, 28×28
  *   unet-train     one DDPM training step of the reference U-Net (lib/models/diffusion/unet.ts,
- *                  1,035,457 parameters): ε-prediction MSE at random t, backward, Adam; batch 64
+ *                  1,035,457 parameters): ε-prediction MSE at random t, backward, Adam (genlab's
+ *                  fused adam(), lib/nn/optimizers.ts; tf.train.adam's math); batch 64
  *   unet-denoise   one denoising pass: the U-Net forward at batch 64 (one step of a sampler)
  *
  * Each step ends with a read of a scalar (a loss, or one element of the output), so asynchronous
@@ -16,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Dcgan, DCGAN_DEFAULTS } from "../lib/models/gan/dcgan.ts";
 import { UNet } from "../lib/models/diffusion/unet.ts";
+import { adam } from "../lib/nn/optimizers.ts";
 
 export const WORKLOADS = ["gemm", "dcgan", "unet-train", "unet-denoise"] as const;
 export type Workload = typeof WORKLOADS[number];
@@ -83,7 +85,7 @@ export function prepare(workload: Workload, batch = 64): Prepared {
       const x = tf.randomNormal([batch, 28, 28, 1], 0, 1, "float32", 1) as tf.Tensor4D;
       const noise = tf.randomNormal([batch, 28, 28, 1], 0, 1, "float32", 2) as tf.Tensor4D;
       const t = tf.randomUniform([batch], 0, 1000, "int32", 3).cast("float32") as tf.Tensor1D;
-      const optimizer = tf.train.adam(2e-4);
+      const optimizer = adam({ learningRate: 2e-4 });
       const loss = () => tf.losses.meanSquaredError(noise, model.apply(x, t)) as tf.Scalar;
       return {
         step: async () => {

@@ -17,6 +17,7 @@ import {
   setNativeElementwise,
 } from "../lib/backend/native/elementwise.ts";
 import { compareOp, on, relErr, size, switchTo, values } from "./kernel_suite.ts";
+import { silu } from "../lib/nn/blocks.ts";
 
 const probe = probeNative();
 const ignore = !probe.ok;
@@ -615,5 +616,43 @@ Deno.test({
     }
     await forward("add, layer on", [{ shape: [3, 4] }, { shape: [4] }], tf.add);
     assert.equal(elementwiseCounters.Add.calls, before.calls + 1);
+  },
+});
+
+Deno.test({
+  name:
+    "native nearest resize (every mode, up and down) and fused SiLU equal cpu, forward and grad",
+  ignore,
+  fn: async () => {
+    const modes = [[false, false], [true, false], [false, true]] as const;
+    const sizes: [number, number][] = [[10, 8], [3, 7], [9, 4]];
+    await bothThreadings(async (label) => {
+      await natively(["ResizeNearestNeighbor", "ResizeNearestNeighborGrad"], async () => {
+        for (const [alignCorners, halfPixelCenters] of modes) {
+          for (const size of sizes) {
+            const f = (x: tf.Tensor) =>
+              tf.image.resizeNearestNeighbor(
+                x as tf.Tensor4D,
+                size,
+                alignCorners,
+                halfPixelCenters,
+              );
+            await forward(
+              `${label} resize ${size} ${alignCorners}/${halfPixelCenters}`,
+              [{ shape: [3, 5, 4, 3] }, { shape: [3, ...size, 3] }],
+              (x, dy) => [f(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), dy)))(x)],
+              1e-6,
+            );
+          }
+        }
+      });
+      // SiLU through lib/nn/blocks.ts (native: the GenlabSilu kernels; cpu: composite ops).
+      await forward(
+        `${label} silu`,
+        [{ shape: [4, 7, 5, 3], scale: 6 }, { shape: [4, 7, 5, 3] }],
+        (x, dy) => [silu(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(silu(a), dy)))(x)],
+        1e-5,
+      );
+    });
   },
 });

@@ -355,7 +355,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "native: fused group norm kernel (forward, dx, dγ, dβ) equals cpu; registered only while on",
+    "native: fused group norm (and SiLU(GN)) kernel (forward, dx, dγ, dβ) equals cpu; registered only while on",
   ignore,
   fn: async () => {
     const library = loadNativeLibrary(2).symbols;
@@ -369,12 +369,15 @@ Deno.test({
       library.gl_ew_set_parallel_min(parallelMin);
       for (const [shape, groups] of cases) {
         const c = shape[3];
-        await compareOp(
-          "native",
-          `groupNorm ${shape} G=${groups}`,
-          [{ shape }, { shape: [c] }, { shape: [c] }],
-          (x, gamma, beta) => groupNorm(t4(x), groups, tf.add(gamma, 1), beta),
-        );
+        // Plain, and SiLU(GN(x)) fused (native) against silu ∘ groupNorm composed (cpu).
+        for (const activation of ["none", "silu"] as const) {
+          await compareOp(
+            "native",
+            `groupNorm ${shape} G=${groups} ${activation}`,
+            [{ shape }, { shape: [c] }, { shape: [c] }],
+            (x, gamma, beta) => groupNorm(t4(x), groups, tf.add(gamma, 1), beta, 1e-5, activation),
+          );
+        }
       }
     }
     library.gl_ew_set_parallel_min(0);

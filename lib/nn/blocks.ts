@@ -9,7 +9,13 @@
  *  - Conv2d, Dense, GroupNorm, ResBlock, Downsample, Upsample
  */
 import * as tf from "@tensorflow/tfjs";
-import { GROUP_NORM, GROUP_NORM_GRAD, GROUP_NORM_MAX_GROUPS } from "../backend/native/fused.ts";
+import {
+  GROUP_NORM,
+  GROUP_NORM_GRAD,
+  GROUP_NORM_MAX_GROUPS,
+  SILU,
+  SILU_GRAD,
+} from "../backend/native/fused.ts";
 import { glorotUniform } from "./init.ts";
 import type { Rng } from "../util/rng.ts";
 
@@ -61,10 +67,13 @@ export class ParamScope {
 
 /**
  * SiLU / Swish: x·σ(x), with its derivative in closed form, σ(x)·(1 + x·(1 − σ(x))): 3 passes
- * over the tensor in the backward pass where autograd of x·σ(x) takes 5.
+ * over the tensor in the backward pass where autograd of x·σ(x) takes 5. Where the backend has
+ * the fused kernels (native), forward and backward are one pass each that recompute σ from x.
  */
 export function silu<T extends tf.Tensor>(x: T): T {
-  return siluWithGrad(x) as T;
+  const fused = x.dtype === "float32" && tf.getKernel(SILU, tf.getBackend()) !== undefined &&
+    tf.getKernel(SILU_GRAD, tf.getBackend()) !== undefined;
+  return (fused ? fusedSilu(x) : siluWithGrad(x)) as T;
 }
 
 const siluWithGrad = tf.customGrad((x, save) => {
@@ -79,6 +88,15 @@ const siluWithGrad = tf.customGrad((x, save) => {
   };
 });
 
+const fusedSilu = tf.customGrad((x, save) => {
+  (save as tf.GradSaveFunc)([x as tf.Tensor]);
+  return {
+    value: tf.engine().runKernel(SILU, { x: x as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy, saved) =>
+      tf.engine().runKernel(SILU_GRAD, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor,
+  };
+});
+
 /**
  * Group normalization (Wu & He 2018): split C into `groups`, normalize each (sample, group) by
  * its mean and variance over (H, W, C/groups), then apply the per-channel affine γ, β.
@@ -88,6 +106,7 @@ const siluWithGrad = tf.customGrad((x, save) => {
  *   ∂L/∂x = (g − mean_G(g) − x̂·mean_G(g·x̂)) / σ,  ∂L/∂γ = Σ ∂L/∂y·x̂,  ∂L/∂β = Σ ∂L/∂y,
  * means over each (sample, group). That is about half the full-tensor passes of autograd through
  * moments/sub/div/sqrt, which dominated a U-Net training step once the convolutions were fast.
+ * `activation: "silu"` returns SiLU(GN(x)) (every DDPM block's GN is followed by SiLU).
  */
 export function groupNorm(
   x: tf.Tensor4D,
@@ -95,6 +114,7 @@ export function groupNorm(
   gamma?: tf.Tensor,
   beta?: tf.Tensor,
   eps = 1e-5,
+  activation: "none" | "silu" = "none",
 ): tf.Tensor4D {
   const c = x.shape[3];
   if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels not divisible by ${groups}`);
@@ -105,8 +125,9 @@ export function groupNorm(
   return tf.tidy(() => {
     const scale = gamma ?? tf.ones([c]);
     const shift = beta ?? tf.zeros([c]);
-    const op = fused ? fusedGroupNormOp(groups, eps) : groupNormOp(groups, eps);
-    return op(x, scale, shift) as tf.Tensor4D;
+    if (fused) return fusedGroupNormOp(groups, eps, activation)(x, scale, shift) as tf.Tensor4D;
+    const y = groupNormOp(groups, eps)(x, scale, shift) as tf.Tensor4D;
+    return activation === "silu" ? silu(y) : y;
   });
 }
 
@@ -121,27 +142,39 @@ function cachedOp(key: string, build: () => GroupNormOp): GroupNormOp {
   return op;
 }
 
-function fusedGroupNormOp(groups: number, eps: number): GroupNormOp {
-  return cachedOp(`fused/${groups}/${eps}`, () =>
-    tf.customGrad((x, gamma, beta, save) => {
-      const [y, mean, invStd] = tf.engine().runKernel(
-        GROUP_NORM,
-        { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor },
-        { groups, eps },
-      ) as tf.Tensor[];
-      (save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean, invStd]);
-      return {
-        value: y,
-        gradFunc: (dy, saved) => {
-          const [input, scale, m, s] = saved;
-          return tf.engine().runKernel(
-            GROUP_NORM_GRAD,
-            { dy: dy as tf.Tensor, x: input, gamma: scale, mean: m, invStd: s },
-            { groups },
-          ) as tf.Tensor[];
-        },
-      };
-    }) as GroupNormOp);
+/** The native kernels; with activation "silu" they compute SiLU(GN(x)) and its gradient in the
+ * same passes (GN's output is recomputed from x in the backward pass instead of being stored). */
+function fusedGroupNormOp(groups: number, eps: number, activation: "none" | "silu"): GroupNormOp {
+  const silu = activation === "silu";
+  return cachedOp(
+    `fused/${groups}/${eps}/${activation}`,
+    () =>
+      tf.customGrad((x, gamma, beta, save) => {
+        const [y, mean, invStd] = tf.engine().runKernel(
+          GROUP_NORM,
+          { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor },
+          { groups, eps, silu },
+        ) as tf.Tensor[];
+        (save as tf.GradSaveFunc)([
+          x as tf.Tensor,
+          gamma as tf.Tensor,
+          beta as tf.Tensor,
+          mean,
+          invStd,
+        ]);
+        return {
+          value: y,
+          gradFunc: (dy, saved) => {
+            const [input, scale, shift, m, s] = saved;
+            return tf.engine().runKernel(
+              GROUP_NORM_GRAD,
+              { dy: dy as tf.Tensor, x: input, gamma: scale, beta: shift, mean: m, invStd: s },
+              { groups, silu },
+            ) as tf.Tensor[];
+          },
+        };
+      }) as GroupNormOp,
+  );
 }
 
 function groupNormOp(groups: number, eps: number): GroupNormOp {
@@ -184,6 +217,11 @@ export class GroupNorm {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return groupNorm(x, this.groups, this.gamma, this.beta);
   }
+
+  /** SiLU(GN(x)): one fused kernel each way where the backend has it. */
+  applySilu(x: tf.Tensor4D): tf.Tensor4D {
+    return groupNorm(x, this.groups, this.gamma, this.beta, 1e-5, "silu");
+  }
 }
 
 /** k×k convolution with bias, "same" padding; stride 2 halves H and W (28 → 14 → 7). */
@@ -203,11 +241,15 @@ export class Conv2d {
     this.stride = stride;
   }
 
+  /** The bias rides in the convolution (one pass fewer; native adds it inside oneDNN). */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(
-      tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same"),
-      this.bias,
-    ) as tf.Tensor4D;
+    return tf.fused.conv2d({
+      x,
+      filter: this.kernel as tf.Tensor4D,
+      strides: this.stride,
+      pad: "same",
+      bias: this.bias,
+    });
   }
 }
 
@@ -261,10 +303,10 @@ export class ResBlock {
   }
 
   apply(x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
-    let h = this.conv1.apply(silu(this.norm1.apply(x)));
+    let h = this.conv1.apply(this.norm1.applySilu(x));
     const t = this.timeProj.apply(silu(temb));
     h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, t.shape[1]]));
-    h = this.conv2.apply(silu(this.norm2.apply(h)));
+    h = this.conv2.apply(this.norm2.applySilu(h));
     return tf.add(this.skip ? this.skip.apply(x) : x, h);
   }
 }

@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { NativeLibrary } from "./library.ts";
 import { nativeKernelsEnabled, wrapWasmKernel } from "./kernels.ts";
+import { nearestSourceIndex } from "../resize_nearest_grad.ts";
 
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
@@ -89,6 +90,8 @@ export const ELEMENTWISE_KERNEL_NAMES = [
   "Concat",
   "SplitV",
   "Identity",
+  "ResizeNearestNeighbor",
+  "ResizeNearestNeighborGrad",
 ] as const;
 
 /** Per kernel: native calls and fall-throughs (while enabled) since the last reset. */
@@ -363,6 +366,72 @@ function identity(args: KernelArgs): Info | null {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+// ───────────────────────────── nearest resize ─────────────────────────────
+
+/** Source row and column of every output row and column, by the cpu/wasm kernels' formula. */
+function sourceIndices(inShape: number[], outH: number, outW: number, attrs: tf.NamedAttrMap) {
+  const align = Boolean(attrs.alignCorners), half = Boolean(attrs.halfPixelCenters);
+  const [, inH, inW] = inShape;
+  return {
+    rows: Int32Array.from(
+      { length: outH },
+      (_, i) => nearestSourceIndex(i, inH, outH, align, half),
+    ),
+    cols: Int32Array.from(
+      { length: outW },
+      (_, i) => nearestSourceIndex(i, inW, outW, align, half),
+    ),
+  };
+}
+
+function resizeNearest(args: KernelArgs): Info | null {
+  const { backend } = args;
+  const { images } = args.inputs as Record<string, Info>;
+  const [outH, outW] = args.attrs.size as [number, number];
+  if (images.dtype !== "float32" || images.shape.length !== 4 || size(images.shape) === 0) {
+    return null;
+  }
+  const [b, inH, inW, c] = images.shape;
+  const { rows, cols } = sourceIndices(images.shape, outH, outW, args.attrs);
+  const out = backend.makeOutput([b, outH, outW, c], "float32");
+  lib!.gl_resize_nearest(
+    b,
+    inH,
+    inW,
+    c,
+    outH,
+    outW,
+    rows,
+    cols,
+    f32(backend, images),
+    f32(backend, out),
+  );
+  return out;
+}
+
+function resizeNearestGrad(args: KernelArgs): Info | null {
+  const { backend } = args;
+  const { images, dy } = args.inputs as Record<string, Info>;
+  if (dy.dtype !== "float32" || images.shape.length !== 4 || size(images.shape) === 0) return null;
+  const [b, inH, inW, c] = images.shape;
+  const [, outH, outW] = dy.shape;
+  const { rows, cols } = sourceIndices(images.shape, outH, outW, args.attrs);
+  const dx = backend.makeOutput(images.shape, "float32");
+  lib!.gl_resize_nearest_grad(
+    b,
+    inH,
+    inW,
+    c,
+    outH,
+    outW,
+    rows,
+    cols,
+    f32(backend, dy),
+    f32(backend, dx),
+  );
+  return dx;
+}
+
 // ───────────────────────────── registration ─────────────────────────────
 
 const IMPLEMENTATIONS: Record<string, Impl> = {
@@ -374,6 +443,8 @@ const IMPLEMENTATIONS: Record<string, Impl> = {
   Concat: concat,
   SplitV: splitV,
   Identity: identity,
+  ResizeNearestNeighbor: resizeNearest,
+  ResizeNearestNeighborGrad: resizeNearestGrad,
 };
 for (const [name, op] of Object.entries(BINARY_OPS)) {
   IMPLEMENTATIONS[name] = (args) => binary(op, args);

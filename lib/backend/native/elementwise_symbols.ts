@@ -46,7 +46,8 @@ export const ELEMENTWISE_SYMBOLS = {
     parameters: ["i64", "i64", "buffer", "i64", "buffer", "i64"],
     result: "void",
   },
-  /** (batch, positions, channels, groups, x, γ, β, ε, y, mean[b·G], invStd[b·G]) → 0, or −1. */
+  /** (batch, positions, channels, groups, x, γ, β, ε, y, mean[b·G], invStd[b·G], silu 0|1)
+   * → 0, or −1; silu = 1: y = SiLU(GN(x)). */
   gl_group_norm: {
     parameters: [
       "i32",
@@ -60,10 +61,12 @@ export const ELEMENTWISE_SYMBOLS = {
       "buffer",
       "buffer",
       "buffer",
+      "i32",
     ],
     result: "i32",
   },
-  /** (batch, positions, channels, groups, dy, x, γ, mean, invStd, dx, dγ, dβ) → 0, or −1. */
+  /** (batch, positions, channels, groups, dy, x, γ, mean, invStd, dx, dγ, dβ, β|null, silu)
+   * → 0, or −1; silu = 1: the gradient of SiLU(GN(x)) (β needed to recompute GN(x)). */
   gl_group_norm_grad: {
     parameters: [
       "i32",
@@ -78,7 +81,27 @@ export const ELEMENTWISE_SYMBOLS = {
       "buffer",
       "buffer",
       "buffer",
+      "buffer",
+      "i32",
     ],
     result: "i32",
   },
+  /** (n, x, y): y = x·σ(x). */
+  gl_silu: { parameters: ["i64", "buffer", "buffer"], result: "void" },
+  /** (n, dy, x, dx): dx = dy·σ(x)·(1 + x·(1 − σ(x))). */
+  gl_silu_grad: { parameters: ["i64", "buffer", "buffer", "buffer"], result: "void" },
+  /** (batch, inH, inW, C, outH, outW, srcRow int32[outH], srcCol int32[outW], x, y). */
+  gl_resize_nearest: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "void",
+  },
+  /** (batch, inH, inW, C, outH, outW, srcRow, srcCol, dy, dx): scatter-add of dy into dx. */
+  gl_resize_nearest_grad: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "void",
+  },
+  /** (count, heap, byte offsets int64[7·count], starts int64[count+1], params f64[8]) → 0 | −1. */
+  gl_adam: { parameters: ["i32", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  /** (count, heap, byte offsets int64[3·count], starts int64[count+1], decay) → 0 | −1. */
+  gl_ema: { parameters: ["i32", "buffer", "buffer", "buffer", "f64"], result: "i32" },
 } as const;

@@ -751,7 +751,7 @@ static int gn_check(int batch, int channels, int groups) {
 
 int gl_group_norm(int batch, int positions, int channels, int groups, const float *x,
                   const float *gamma, const float *beta, float eps, float *y, float *mean_out,
-                  float *inv_std_out) {
+                  float *inv_std_out, int silu) {
   if (!gn_check(batch, channels, groups)) return -1;
   const int per = channels / groups;
   const double count = (double)positions * per;
@@ -798,15 +798,31 @@ int gl_group_norm(int batch, int positions, int channels, int groups, const floa
     for (int p = 0; p < positions; p++) {
       const float *restrict row = xb + (int64_t)p * channels;
       float *restrict out = yb + (int64_t)p * channels;
-      for (int c = 0; c < channels; c++) out[c] = row[c] * a[c] + o[c];
+      if (silu) {
+        for (int c = 0; c < channels; c++) {
+          const float v = row[c] * a[c] + o[c];
+          out[c] = v * sigmoid_f(v);
+        }
+      } else {
+        for (int c = 0; c < channels; c++) out[c] = row[c] * a[c] + o[c];
+      }
     }
   }
   return 0;
 }
 
+/* With silu = 1 the op is SiLU(GN(x)) and dy is the gradient of its output: the gradient at the
+ * norm's output, dy·σ(y)·(1 + y·(1 − σ(y))) with y = x̂·γ + β recomputed from x, replaces dy in
+ * both passes, so neither y nor that gradient is ever stored. */
+static inline float silu_back(float dy, float y) {
+  const float s = sigmoid_f(y);
+  return dy * (s * (1.0f + y * (1.0f - s)));
+}
+
 int gl_group_norm_grad(int batch, int positions, int channels, int groups, const float *dy,
                        const float *x, const float *gamma, const float *mean, const float *inv_std,
-                       float *dx, float *dgamma, float *dbeta) {
+                       float *dx, float *dgamma, float *dbeta, const float *beta, int silu) {
+  if (silu && beta == NULL) return -1;
   if (!gn_check(batch, channels, groups)) return -1;
   const int per = channels / groups;
   const double count = (double)positions * per;
@@ -833,10 +849,19 @@ int gl_group_norm_grad(int batch, int positions, int channels, int groups, const
       for (int p = 0; p < positions; p++) {
         const float *restrict xr = x + base + (int64_t)p * channels;
         const float *restrict dr = dy + base + (int64_t)p * channels;
-        for (int c = 0; c < channels; c++) {
-          const float xh = (xr[c] - mu_c[c]) * inv_c[c];
-          sum_dy[c] += dr[c];
-          sum_dyx[c] += dr[c] * xh;
+        if (silu) {
+          for (int c = 0; c < channels; c++) {
+            const float xh = (xr[c] - mu_c[c]) * inv_c[c];
+            const float d = silu_back(dr[c], xh * gamma[c] + beta[c]);
+            sum_dy[c] += d;
+            sum_dyx[c] += d * xh;
+          }
+        } else {
+          for (int c = 0; c < channels; c++) {
+            const float xh = (xr[c] - mu_c[c]) * inv_c[c];
+            sum_dy[c] += dr[c];
+            sum_dyx[c] += dr[c] * xh;
+          }
         }
       }
       double s1[4096], s2[4096];
@@ -860,7 +885,15 @@ int gl_group_norm_grad(int batch, int positions, int channels, int groups, const
         const float *restrict xr = x + base + (int64_t)p * channels;
         const float *restrict dr = dy + base + (int64_t)p * channels;
         float *restrict out = dx + base + (int64_t)p * channels;
-        for (int c = 0; c < channels; c++) out[c] = dr[c] * A[c] + xr[c] * B[c] + C[c];
+        if (silu) {
+          for (int c = 0; c < channels; c++) {
+            const float xh = (xr[c] - mu_c[c]) * inv_c[c];
+            const float d = silu_back(dr[c], xh * gamma[c] + beta[c]);
+            out[c] = d * A[c] + xr[c] * B[c] + C[c];
+          }
+        } else {
+          for (int c = 0; c < channels; c++) out[c] = dr[c] * A[c] + xr[c] * B[c] + C[c];
+        }
       }
     }
   }
@@ -874,5 +907,210 @@ int gl_group_norm_grad(int batch, int positions, int channels, int groups, const
     dbeta[c] = (float)bsum;
   }
   free(partial);
+  return 0;
+}
+
+/* ---------------------------------------- SiLU -------------------------------------------- */
+
+/*
+ * SiLU (Swish) y = x·σ(x) and its gradient dx = dy·σ(x)·(1 + x·(1 − σ(x))), each one pass that
+ * recomputes σ from x, where the composite ops take 2 passes forward (σ, multiply, and σ kept
+ * for backward) and 5 backward. Used by lib/nn/blocks.ts silu via the GenlabSilu kernels.
+ */
+typedef struct {
+  const float *dy;
+  const float *x;
+  float *out;
+} SiluCtx;
+
+static void silu_range(const void *p, int64_t b, int64_t e) {
+  const SiluCtx *c = (const SiluCtx *)p;
+  const float *restrict x = c->x;
+  float *restrict y = c->out;
+  for (int64_t i = b; i < e; i++) y[i] = x[i] * sigmoid_f(x[i]);
+}
+
+static void silu_grad_range(const void *p, int64_t b, int64_t e) {
+  const SiluCtx *c = (const SiluCtx *)p;
+  const float *restrict dy = c->dy;
+  const float *restrict x = c->x;
+  float *restrict dx = c->out;
+  for (int64_t i = b; i < e; i++) {
+    const float s = sigmoid_f(x[i]);
+    dx[i] = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
+  }
+}
+
+void gl_silu(int64_t n, const float *x, float *y) {
+  const SiluCtx c = {NULL, x, y};
+  run_parts(threads_for(n, n / 16), n, 16, silu_range, &c);
+}
+
+void gl_silu_grad(int64_t n, const float *dy, const float *x, float *dx) {
+  const SiluCtx c = {dy, x, dx};
+  run_parts(threads_for(n, n / 16), n, 16, silu_grad_range, &c);
+}
+
+/* ---------------------------------------- nearest resize ---------------------------------- */
+
+/*
+ * Nearest-neighbour resize of NHWC images and its gradient, given the source row/column of every
+ * output row/column (computed once in TypeScript by the same formula as the cpu/wasm kernels, so
+ * every alignCorners/halfPixelCenters mode matches them). The forward copies whole C-channel
+ * pixels; the gradient scatters dy back, parallel over samples (no two threads write one pixel).
+ */
+void gl_resize_nearest(int batch, int in_h, int in_w, int channels, int out_h, int out_w,
+                       const int32_t *src_row, const int32_t *src_col, const float *x, float *y) {
+  const int64_t work = (int64_t)batch * out_h * out_w * channels;
+  const int threads = threads_for(work, (int64_t)batch * out_h);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads) if (threads > 1)
+  for (int b = 0; b < batch; b++) {
+    for (int r = 0; r < out_h; r++) {
+      const float *in_row = x + ((int64_t)b * in_h + src_row[r]) * in_w * channels;
+      float *out_row = y + ((int64_t)b * out_h + r) * out_w * channels;
+      for (int c = 0; c < out_w; c++) {
+        memcpy(out_row + (int64_t)c * channels, in_row + (int64_t)src_col[c] * channels,
+               sizeof(float) * channels);
+      }
+    }
+  }
+}
+
+void gl_resize_nearest_grad(int batch, int in_h, int in_w, int channels, int out_h, int out_w,
+                            const int32_t *src_row, const int32_t *src_col, const float *dy,
+                            float *dx) {
+  const int64_t work = (int64_t)batch * out_h * out_w * channels;
+  const int threads = threads_for(work, batch);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (int b = 0; b < batch; b++) {
+    float *dxb = dx + (int64_t)b * in_h * in_w * channels;
+    memset(dxb, 0, sizeof(float) * (size_t)in_h * in_w * channels);
+    for (int r = 0; r < out_h; r++) {
+      float *in_row = dxb + (int64_t)src_row[r] * in_w * channels;
+      const float *out_row = dy + ((int64_t)b * out_h + r) * out_w * channels;
+      for (int c = 0; c < out_w; c++) {
+        float *restrict to = in_row + (int64_t)src_col[c] * channels;
+        const float *restrict from = out_row + (int64_t)c * channels;
+        for (int k = 0; k < channels; k++) to[k] += from[k];
+      }
+    }
+  }
+}
+
+/* ---------------------------------------- fused optimizer updates ------------------------- */
+
+/*
+ * Adam / AdamW and the EMA of weights over ALL of a model's variables in one call: tfjs' Adam
+ * runs ~12 element-wise kernels per variable (≈1,100 calls for a 92-variable U-Net), each a
+ * separate FFI call, allocation and pass over memory. Here the variables are concatenated
+ * logically — `starts` holds the prefix sums of their sizes — and the total is split into one
+ * contiguous range per thread, so small and large variables balance alike.
+ *
+ * Tensors are given as byte offsets into one base pointer (the wasm heap): for variable i,
+ * offsets[k·i + j] is its j-th tensor. Outputs are separate tensors (tfjs kernels do not write
+ * their inputs), so an output may not alias an input of another variable.
+ *
+ * Adam (Kingma & Ba 2015, Algorithm 1, in tfjs' order of operations), step t, for g = ∇:
+ *   g ← g + λ·w (L2 decay, unless decoupled);  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
+ *   u = (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε);
+ *   w ← w − η·u, or with decoupled decay (AdamW, Loshchilov & Hutter 2019) w ← w − ηλw − η·u.
+ * params (double): η, β₁, β₂, ε, λ, 1−β₁ᵗ, 1−β₂ᵗ, decoupled (0/1).
+ * EMA: shadow ← d·shadow + (1−d)·live.
+ */
+enum { ADAM_TENSORS = 7, EMA_TENSORS = 3 };
+
+typedef struct {
+  int count;
+  uint8_t *heap;
+  const int64_t *offsets;
+  const int64_t *starts;
+  float lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, decay, bias1, bias2;
+  int decoupled;
+} OptimCtx;
+
+/** First variable whose range [starts[i], starts[i+1]) contains element `at`. */
+static int variable_at(const int64_t *starts, int count, int64_t at) {
+  int lo = 0, hi = count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (starts[mid + 1] <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* sqrtf of v ≥ 0 never sets errno; without this GCC keeps a scalar errno branch. */
+__attribute__((optimize("no-math-errno")))
+#endif
+static void adam_range(const void *p, int64_t begin, int64_t end) {
+  const OptimCtx *c = (const OptimCtx *)p;
+  for (int i = variable_at(c->starts, c->count, begin); i < c->count && c->starts[i] < end; i++) {
+    const int64_t from = (begin > c->starts[i] ? begin : c->starts[i]) - c->starts[i];
+    const int64_t to = (end < c->starts[i + 1] ? end : c->starts[i + 1]) - c->starts[i];
+    const int64_t *o = c->offsets + (int64_t)ADAM_TENSORS * i;
+    const float *restrict w = (const float *)(c->heap + o[0]);
+    const float *restrict m = (const float *)(c->heap + o[1]);
+    const float *restrict v = (const float *)(c->heap + o[2]);
+    const float *restrict g = (const float *)(c->heap + o[3]);
+    float *restrict w1 = (float *)(c->heap + o[4]);
+    float *restrict m1 = (float *)(c->heap + o[5]);
+    float *restrict v1 = (float *)(c->heap + o[6]);
+    const float l2 = c->decoupled ? 0.0f : c->decay;
+    const float shrink = c->decoupled ? c->lr * c->decay : 0.0f;
+    for (int64_t k = from; k < to; k++) {
+      const float grad = g[k] + l2 * w[k];
+      const float mk = m[k] * c->beta1 + grad * c->one_minus_beta1;
+      const float vk = v[k] * c->beta2 + (grad * grad) * c->one_minus_beta2;
+      const float update = (mk / c->bias1) / (sqrtf(vk / c->bias2) + c->eps);
+      m1[k] = mk;
+      v1[k] = vk;
+      w1[k] = (w[k] - shrink * w[k]) + update * -c->lr;
+    }
+  }
+}
+
+static void ema_range(const void *p, int64_t begin, int64_t end) {
+  const OptimCtx *c = (const OptimCtx *)p;
+  const float d = c->beta1, one_minus_d = c->one_minus_beta1;
+  for (int i = variable_at(c->starts, c->count, begin); i < c->count && c->starts[i] < end; i++) {
+    const int64_t from = (begin > c->starts[i] ? begin : c->starts[i]) - c->starts[i];
+    const int64_t to = (end < c->starts[i + 1] ? end : c->starts[i + 1]) - c->starts[i];
+    const int64_t *o = c->offsets + (int64_t)EMA_TENSORS * i;
+    const float *restrict shadow = (const float *)(c->heap + o[0]);
+    const float *restrict live = (const float *)(c->heap + o[1]);
+    float *restrict out = (float *)(c->heap + o[2]);
+    for (int64_t k = from; k < to; k++) out[k] = shadow[k] * d + live[k] * one_minus_d;
+  }
+}
+
+/** One Adam/AdamW step for `count` variables (see above). Returns 0, or −1 for bad arguments. */
+int gl_adam(int count, uint8_t *heap, const int64_t *offsets, const int64_t *starts,
+            const double *params) {
+  if (count <= 0 || starts[0] != 0) return -1;
+  const OptimCtx c = {
+      count, heap, offsets, starts,
+      (float)params[0], (float)params[1], (float)(1.0 - params[1]), (float)params[2],
+      (float)(1.0 - params[2]), (float)params[3], (float)params[4], (float)params[5],
+      (float)params[6], params[7] != 0.0,
+  };
+  const int64_t total = starts[count];
+  run_parts(threads_for(total, total / 16), total, 16, adam_range, &c);
+  return 0;
+}
+
+/** shadow ← d·shadow + (1−d)·live for `count` variables, into separate outputs. */
+int gl_ema(int count, uint8_t *heap, const int64_t *offsets, const int64_t *starts, double decay) {
+  if (count <= 0 || starts[0] != 0) return -1;
+  OptimCtx c;
+  memset(&c, 0, sizeof c);
+  c.count = count;
+  c.heap = heap;
+  c.offsets = offsets;
+  c.starts = starts;
+  c.beta1 = (float)decay;
+  c.one_minus_beta1 = (float)(1.0 - decay);
+  const int64_t total = starts[count];
+  run_parts(threads_for(total, total / 16), total, 16, ema_range, &c);
   return 0;
 }

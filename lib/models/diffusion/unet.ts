@@ -208,7 +208,7 @@ export class UNet {
           h = level.attentions[j]?.apply(h) ?? h;
         });
       });
-      return this.#outConv.apply(silu(this.#outNorm.apply(h)));
+      return this.#outConv.apply(this.#outNorm.applySilu(h));
     });
   }
 

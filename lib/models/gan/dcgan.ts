@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { dcganNormal } from "../../nn/init.ts";
 import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.ts";
+import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
 import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
@@ -138,8 +139,8 @@ export class Dcgan implements GenerativeModel {
   readonly rng: Rng;
   readonly generator: tf.Sequential;
   readonly discriminator: tf.Sequential;
-  readonly #generatorOptimizer: tf.AdamOptimizer;
-  readonly #discriminatorOptimizer: tf.AdamOptimizer;
+  readonly #generatorOptimizer: FusedAdam;
+  readonly #discriminatorOptimizer: FusedAdam;
 
   constructor(readonly config: DcganConfig, readonly dataSpec: DataSpec, seed: number) {
     this.rng = new Rng(seed);
@@ -147,8 +148,9 @@ export class Dcgan implements GenerativeModel {
     this.generator = buildGenerator(config, dataSpec, initRng);
     this.discriminator = buildDiscriminator(config, dataSpec, initRng);
     const { learningRate, beta1, beta2 } = config;
-    this.#generatorOptimizer = tf.train.adam(learningRate, beta1, beta2);
-    this.#discriminatorOptimizer = tf.train.adam(learningRate, beta1, beta2);
+    // tf.train.adam's math and state layout, one fused native update where the backend has it.
+    this.#generatorOptimizer = adam({ learningRate, beta1, beta2 });
+    this.#discriminatorOptimizer = adam({ learningRate, beta1, beta2 });
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
