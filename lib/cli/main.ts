@@ -79,6 +79,17 @@ export function buildProgram(): Command {
     .option("--n <count>", "number of generated samples", positiveInt("--n"), 10000)
     .option("--seed <n>", "sampling seed", nonNegativeInt("--seed"), 0)
     .option("--backend <name>", BACKEND_HELP, backendName, "auto")
+    .option(
+      "--iwae-k <k>",
+      "likelihood models: test NLL by the IWAE bound with k samples",
+      positiveInt("--iwae-k"),
+    )
+    .option(
+      "--nll-n <count>",
+      "images scored for the NLL (default: the whole test split)",
+      positiveInt("--nll-n"),
+    )
+    .option("--no-fid", "skip the sample metrics (FID/KID/IS, precision/recall)")
     .action(runEval);
 
   program.command("publish")

@@ -5,10 +5,13 @@
 import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
+import { cvaeEntry, vaeEntry } from "./vae/vae.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
+  [vaeEntry.name]: vaeEntry,
+  [cvaeEntry.name]: cvaeEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {
