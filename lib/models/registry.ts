@@ -6,12 +6,17 @@ import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
 import { cvaeEntry, vaeEntry } from "./vae/vae.ts";
+import { aeEntry, daeEntry } from "./vae/ae.ts";
+import { vqvaeEntry } from "./vae/vqvae.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
   [vaeEntry.name]: vaeEntry,
   [cvaeEntry.name]: cvaeEntry,
+  [aeEntry.name]: aeEntry,
+  [daeEntry.name]: daeEntry,
+  [vqvaeEntry.name]: vqvaeEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {
