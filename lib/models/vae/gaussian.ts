@@ -4,7 +4,7 @@
  * weights, and latent interpolation (linear and spherical).
  */
 import * as tf from "@tensorflow/tfjs";
-import { normalLogPdf, sumPerExample } from "../../metrics/likelihood.ts";
+import { normalLogPdf } from "../../metrics/likelihood.ts";
 
 /**
  * Reparameterization (Kingma & Welling 2014, §2.4): z = μ + σ ⊙ ε with ε ~ N(0, I), so the sample
@@ -40,9 +40,6 @@ export function standardNormalLogPdf(z: tf.Tensor): tf.Tensor {
 export function diagonalNormalLogPdf(z: tf.Tensor, mean: tf.Tensor, logVar: tf.Tensor): tf.Tensor {
   return tf.tidy(() => normalLogPdf(z, mean, logVar).sum(-1));
 }
-
-/** Per-example sum of an elementwise log-likelihood (re-exported for the decoders). */
-export { sumPerExample };
 
 // ---------------------------------------------------------------------------------------------
 // interpolation in latent space
