@@ -276,3 +276,27 @@ Deno.test("latent interpolation: endpoints exact; slerp keeps the norm of equal-
   assert.ok(Math.hypot(...lmid) < 2.2); // the straight line cuts inside: |mid| = 3/√2
   tf.dispose([a, b]);
 });
+
+Deno.test("vae --quick trains through the trainer (with artifact grids) and eval reports IWAE NLL", async () => {
+  const { resolveSpec, train } = await import("../lib/train/trainer.ts");
+  const { runEval } = await import("../lib/cli/eval.ts");
+  const { tempDir } = await import("./helpers.ts");
+  await useBackend("cpu");
+  const dir = await tempDir("vae");
+  const result = await train(resolveSpec("vae", { quick: true, steps: 6 }), {
+    out: `${dir}/run`,
+    progress: false,
+  });
+  result.model.dispose();
+  for (const name of ["reconstructions", "interpolation-linear", "interpolation-spherical"]) {
+    assert.ok((await Deno.stat(`${dir}/run/samples/${name}.png`)).size > 100, name);
+  }
+  await runEval(`${dir}/run`, { n: 10, seed: 0, backend: "cpu", iwaeK: 4, nllN: 20, fid: false });
+  const metrics = JSON.parse(await Deno.readTextFile(`${dir}/run/metrics.json`));
+  assert.equal(metrics.iwae_k, 4);
+  assert.equal(metrics.nll_test_images, 20);
+  assert.ok(metrics.nll_test_nats > 0 && Number.isFinite(metrics.nll_test_nats));
+  const bpd = metrics.nll_test_nats / (784 * Math.LN2);
+  assert.ok(Math.abs(metrics.nll_test_bits_per_dim - bpd) < 1e-4);
+  await Deno.remove(dir, { recursive: true });
+});
