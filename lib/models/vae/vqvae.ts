@@ -223,7 +223,30 @@ export class Vqvae implements GenerativeModel {
     return { total, reconLoss, codebookLoss, commitLoss, assign, flat };
   }
 
+  /** Data-dependent init (before the first step): codes at random encoder outputs of the batch,
+   * so they start where z_e lives instead of far from it (else a few codes take everything). */
+  initCodebookFrom(x: tf.Tensor4D, seed: number): void {
+    const flat = tf.tidy(() =>
+      (this.encoder.apply(x) as tf.Tensor).reshape([-1, this.config.codeDim])
+    );
+    const rows = flat.dataSync();
+    const rng = new Rng(seed);
+    const { numCodes: K, codeDim: D } = this.config;
+    const book = new Float32Array(K * D);
+    for (let k = 0; k < K; k++) {
+      const r = rng.int(flat.shape[0]);
+      book.set(rows.subarray(r * D, (r + 1) * D), k * D);
+    }
+    flat.dispose();
+    tf.tidy(() => {
+      this.codebook.assign(tf.tensor2d(book, [K, D]));
+      this.emaSum.assign(tf.tensor2d(book, [K, D]));
+      this.emaCount.assign(tf.ones([K]));
+    });
+  }
+
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
+    if (step === 1) this.initCodebookFrom(batch.x, this.rng.seed());
     let kept: tf.Tensor[] = [];
     const loss = tf.tidy(() =>
       this.#optimizer.minimize(() => {
