@@ -206,12 +206,18 @@ export interface ViOptions {
   init?: GaussianParams;
   /** Record the quadrature KL every this many steps (it costs a grid pass). */
   klEvery?: number;
+  /** Measure the estimator's variance every this many steps (default steps/100) … */
+  varianceEvery?: number;
+  /** … from this many extra single-sample estimates (default 512; a separate RNG stream, so
+   * measuring does not change the fit). */
+  varianceSamples?: number;
 }
 
 export interface ViStep {
   step: number;
-  /** Variance (trace) of the single-sample gradient estimator at this step. */
-  gradVariance: number;
+  /** Variance (trace of the covariance) of the single-sample gradient estimator at this step's
+   * parameters, on measured steps only. */
+  gradVariance?: number;
   /** Monte-Carlo ELBO of this step's samples (up to the target's constant). */
   elbo: number;
   kl?: number;
@@ -225,6 +231,8 @@ export function fitGaussianVi(options: ViOptions): {
   finalKl: number;
 } {
   const rng = new Rng(options.seed);
+  const probe = new Rng(options.seed + 0x9e37);
+  const varianceEvery = options.varianceEvery ?? Math.max(1, Math.floor(options.steps / 100));
   const params: GaussianParams = structuredClone(options.init ?? { mean: [0, 0], logStd: [0, 0] });
   const m = [0, 0, 0, 0], v = [0, 0, 0, 0];
   const b1 = 0.9, b2 = 0.999, epsilon = 1e-8;
@@ -237,7 +245,19 @@ export function fitGaussianVi(options: ViOptions): {
       options.samplesPerStep,
       rng,
     );
-    const { mean: grad, variance } = meanAndVariance(rows);
+    const grad = meanAndVariance(rows).mean;
+    const measured = t === 1 || t % varianceEvery === 0;
+    const gradVariance = measured
+      ? meanAndVariance(
+        elboGradientSamples(
+          options.target,
+          params,
+          options.estimator,
+          options.varianceSamples ?? 512,
+          probe,
+        ),
+      ).variance
+      : undefined;
     // ELBO estimate from fresh draws (independent of the estimator, for a fair curve).
     let elbo = 0;
     for (let s = 0; s < options.samplesPerStep; s++) {
@@ -258,7 +278,7 @@ export function fitGaussianVi(options: ViOptions): {
     }
     params.mean = [theta[0], theta[1]];
     params.logStd = [theta[2], theta[3]];
-    const row: ViStep = { step: t, gradVariance: variance, elbo };
+    const row: ViStep = { step: t, elbo, ...(measured ? { gradVariance } : {}) };
     if (options.klEvery && (t % options.klEvery === 0 || t === options.steps)) {
       row.kl = klByQuadrature(options.target, params, 200).kl;
     }
