@@ -2,10 +2,18 @@
  * `deno task eval <run-dir> [--n 10000] [--seed 0]`: sample from a run's latest checkpoint and
  * score the samples against the dataset's test split with genlab's feature classifier
  * (classifier FID/KID/IS, precision/recall). Writes <run-dir>/metrics.json with provenance.
+ *
+ * Likelihood models (those with `nll`): `--iwae-k k` also reports −log p(x) in nats per image
+ * and bits/dim on the test split (and on as many training images, for the generalization gap);
+ * `--nll-n` caps the images scored, `--no-fid` skips the sample metrics.
  */
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
+import { bitsPerDim } from "../metrics/likelihood.ts";
+import { loadImageDataset, scalePixels } from "../data/mod.ts";
+import type { GenerativeModel } from "../models/types.ts";
+import { UserInputError } from "../util/errors.ts";
 import { loadRun } from "../train/trainer.ts";
 import { openRunDir } from "../train/run_dir.ts";
 import { gitCommit, writeJsonAtomic } from "../util/files.ts";
@@ -14,13 +22,43 @@ import { samplingArgs, type SamplingFlags, samplingMethod } from "./sampling_fla
 
 export async function runEval(
   runDir: string,
-  flags: { n: number; seed: number; backend: BackendName; out?: string } & SamplingFlags,
+  flags: {
+    n: number;
+    seed: number;
+    backend: BackendName;
+    out?: string;
+    iwaeK?: number;
+    nllN?: number;
+    fid?: boolean;
+  } & SamplingFlags,
 ): Promise<void> {
   const paths = await openRunDir(runDir);
   const sampling = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
   const { model, spec, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
   const method = samplingMethod(flags);
+  let likelihood: Record<string, unknown> = {};
+  if (flags.iwaeK !== undefined) {
+    if (!model.nll) {
+      throw new UserInputError(`${spec.model} has no likelihood: drop --iwae-k`);
+    }
+    likelihood = await evaluateNll(model, spec.dataset, flags.iwaeK, flags.nllN, flags.seed);
+  }
+  if (flags.fid === false) {
+    model.dispose();
+    await writeJsonAtomic(`${paths.root}/metrics.json`, {
+      ...likelihood,
+      run: paths.root,
+      checkpoint_step: step,
+      backend: sampling,
+      wall_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      commit: gitCommit(),
+      command: ["deno", "task", "eval", ...Deno.args.slice(1)].join(" "),
+      created: new Date().toISOString(),
+    });
+    console.log(`→ ${paths.root}/metrics.json`);
+    return;
+  }
   // Each batch gets its own seed from one stream: same --seed → same samples.
   const seeds = new Rng(flags.seed);
   // Sampling time and NFE per batch (NFE = the sampling loop's length, reported via onProgress).
@@ -74,6 +112,7 @@ export async function runEval(
   model.dispose();
   const wallSeconds = (performance.now() - started) / 1000;
   const record = {
+    ...likelihood,
     ...scores,
     run: paths.root,
     checkpoint_step: step,
@@ -122,4 +161,56 @@ export async function runEval(
     } s/image), ${weights} weights`,
   );
   console.log(`→ ${out}`);
+}
+
+/**
+ * −log p(x) of a likelihood model on the test split and on as many training images (the gap
+ * shows overfitting), in nats per image and bits/dim; prints and returns both.
+ */
+async function evaluateNll(
+  model: GenerativeModel,
+  datasetName: string,
+  k: number,
+  limit: number | undefined,
+  seed: number,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { iwae_k: k };
+  const { height, width, channels } = model.dataSpec;
+  const dims = height * width * channels;
+  let count = 0;
+  for (const split of ["test", "train"] as const) {
+    const dataset = await loadImageDataset(datasetName, split);
+    if (split === "test") count = Math.min(limit ?? dataset.count, dataset.count);
+    const n = Math.min(count, dataset.count);
+    // A seeded subset (the splits are stored in class order).
+    const rows = new Rng(seed + 17).permutation(dataset.count).subarray(0, n);
+    const batchSize = 100;
+    let total = 0;
+    const started = performance.now();
+    for (let i = 0; i < n; i += batchSize) {
+      const idx = rows.subarray(i, Math.min(n, i + batchSize));
+      const pixels = new Uint8Array(idx.length * dims);
+      idx.forEach((row, j) =>
+        pixels.set(dataset.images.subarray(row * dims, (row + 1) * dims), j * dims)
+      );
+      const x = scalePixels(pixels, [idx.length, height, width, channels], model.dataSpec.range);
+      const labels = tf.tensor1d(Array.from(idx, (row) => dataset.labels[row]), "int32");
+      try {
+        const nll = await model.nll!({ x, labels }, { importanceSamples: k });
+        for (const v of nll) total += v;
+      } finally {
+        tf.dispose([x, labels]);
+      }
+    }
+    const nats = total / n;
+    out[`nll_${split}_nats`] = Number(nats.toFixed(3));
+    out[`nll_${split}_bits_per_dim`] = Number(bitsPerDim(nats, dims).toFixed(5));
+    out[`nll_${split}_images`] = n;
+    console.log(
+      `IWAE-${k} NLL (${split}, ${n} images): ${nats.toFixed(2)} nats = ${
+        bitsPerDim(nats, dims).toFixed(4)
+      } bits/dim (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  }
+  return out;
 }

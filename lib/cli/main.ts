@@ -95,6 +95,17 @@ export function buildProgram(): Command {
     .option("--clip <kind>", SF.clip)
     .option("--weights <which>", SF.weights, weightsValue)
     .option("--out <file>", "metrics JSON path (default <run-dir>/metrics.json)")
+    .option(
+      "--iwae-k <k>",
+      "likelihood models: test NLL by the IWAE bound with k samples",
+      positiveInt("--iwae-k"),
+    )
+    .option(
+      "--nll-n <count>",
+      "images scored for the NLL (default: the whole test split)",
+      positiveInt("--nll-n"),
+    )
+    .option("--no-fid", "skip the sample metrics (FID/KID/IS, precision/recall)")
     .action(runEval);
 
   program.command("publish")

@@ -13,3 +13,4 @@ export * from "./classifier_is.ts";
 export * from "./precision_recall.ts";
 export * from "./likelihood.ts";
 export * from "./evaluate.ts";
+export * from "./class_agreement.ts";

@@ -6,11 +6,19 @@ import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
 import { ddpmEntry } from "./diffusion/ddpm_model.ts";
+import { cvaeEntry, vaeEntry } from "./vae/vae.ts";
+import { aeEntry, daeEntry } from "./vae/ae.ts";
+import { vqvaeEntry } from "./vae/vqvae.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
   [ddpmEntry.name]: ddpmEntry,
+  [vaeEntry.name]: vaeEntry,
+  [cvaeEntry.name]: cvaeEntry,
+  [aeEntry.name]: aeEntry,
+  [daeEntry.name]: daeEntry,
+  [vqvaeEntry.name]: vqvaeEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {

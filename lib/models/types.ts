@@ -25,6 +25,12 @@ export interface SampleOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One named image grid (NHWC in [-1, 1]); `columns` lays it out (default ⌈√n⌉). */
+export interface ArtifactGrid {
+  images: tf.Tensor4D;
+  columns?: number;
+}
+
 /** How a model wants its data: value range and which image shape it was built for. */
 export interface DataSpec {
   range: "[-1,1]" | "[0,1]" | "binary";
@@ -47,6 +53,10 @@ export interface GenerativeModel {
   /** Likelihood models only (VAE/IWAE, PixelCNN, flows): −log p(x) per image of the batch, in
    * nats, for the batch in the model's own data range (bits/dim: lib/metrics/likelihood.ts). */
   nll?(batch: Batch, options?: { importanceSamples?: number }): Promise<Float64Array>;
+  /** Optional extra image grids (reconstructions beside originals, latent interpolations, …)
+   * that the trainer writes next to the sample grids as samples/<name>.png at the end of a run.
+   * `batch` is a fixed batch of training data in the model's range. The caller disposes. */
+  artifacts?(batch: Batch, options: { seed: number }): Promise<Record<string, ArtifactGrid>>;
   /** Named groups of state for checkpoints: a tf.layers model or a list of tf.Variables each
    * (e.g. { generator, discriminator }). Includes non-trainable state such as batch-norm statistics. */
   weightGroups(): Record<string, WeightOwner>;

@@ -9,7 +9,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { backendInfo, heartbeat } from "../backend/mod.ts";
 import { BatchIterator, type IteratorState } from "../data/iterator.ts";
-import { IMAGE_DATASETS, IMAGE_SHAPES, isImageDatasetName, loadImageDataset } from "../data/mod.ts";
+import {
+  IMAGE_DATASETS,
+  IMAGE_SHAPES,
+  type ImageDataset,
+  isImageDatasetName,
+  loadImageDataset,
+} from "../data/mod.ts";
 import { UserInputError } from "../util/errors.ts";
 import { getModelEntry } from "../models/registry.ts";
 import type { GenerativeModel } from "../models/types.ts";
@@ -298,6 +304,7 @@ export async function train(
 
   const samplesPng = `${paths.samples}/final.png`;
   await writeSampleGrid(model, ema, paths, step, spec.sampleCount, gridSeed, samplesPng);
+  await writeArtifactGrids(model, paths.samples, dataset, spec.sampleCount, gridSeed);
   const chartPng = await writeLossChart(history, paths, spec);
   const wallSeconds = seconds();
   const tail = history.slice(-Math.min(50, history.length));
@@ -354,6 +361,45 @@ async function writeSampleGrid(
     images.dispose();
   }
   return path;
+}
+
+/**
+ * The model's own extra grids (GenerativeModel.artifacts: reconstructions, interpolations, …) as
+ * <dir>/<name>.png, from a fixed batch of training data (the same images every run with a seed).
+ */
+export async function writeArtifactGrids(
+  model: GenerativeModel,
+  dir: string,
+  dataset: ImageDataset,
+  count: number,
+  seed: number,
+): Promise<string[]> {
+  if (!model.artifacts) return [];
+  const batch = new BatchIterator(
+    dataset,
+    Math.min(count, dataset.count),
+    model.dataSpec.range,
+    seed,
+  )
+    .next();
+  const written: string[] = [];
+  try {
+    const grids = await model.artifacts(batch, { seed });
+    for (const [name, grid] of Object.entries(grids)) {
+      try {
+        await grid.images.data();
+        const path = `${dir}/${name}.png`;
+        await writeFileAtomic(path, imageGridPng(grid.images, { columns: grid.columns }));
+        written.push(path);
+      } finally {
+        grid.images.dispose();
+      }
+    }
+  } finally {
+    batch.x.dispose();
+    batch.labels?.dispose();
+  }
+  return written;
 }
 
 async function writeLossChart(

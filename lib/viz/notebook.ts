@@ -57,3 +57,13 @@ export async function showChart(spec: VegaLiteSpec): Promise<void> {
   }
   await jupyter.display(data, { raw: true });
 }
+
+/** Display an image grid now (for loops, where a cell's last expression cannot show each one). */
+export async function displayImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<void> {
+  const png = imageGridPng(images, options);
+  if (!jupyter) {
+    console.log(`(image grid: ${png.length} bytes of PNG)`);
+    return;
+  }
+  await jupyter.display({ "image/png": toBase64(png) }, { raw: true });
+}

@@ -1,0 +1,57 @@
+/**
+ * VQ-VAE test-split report: reconstruction MSE (on [-1,1] and on [0,1]), codebook perplexity and
+ * codes in use on the whole test split of the run's dataset.
+ *
+ *   deno run -A experiments/vqvae_report.ts runs/vqvae-fashion-mnist
+ *
+ * Writes <run-dir>/vqvae_report.json with provenance.
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  codePerplexity,
+  gitCommit,
+  loadImageDataset,
+  loadRun,
+  scalePixels,
+  setupBackend,
+  type Vqvae,
+  writeJsonAtomic,
+} from "../mod.ts";
+
+const runDir = Deno.args[0];
+if (!runDir) throw new Error("usage: vqvae_report.ts <run-dir>");
+const backend = await setupBackend({ backend: "auto" });
+const started = performance.now();
+const { model, spec, step } = await loadRun(runDir);
+const vq = model as Vqvae;
+const test = await loadImageDataset(spec.dataset, "test");
+const counts = new Array(vq.config.numCodes).fill(0);
+let squared = 0;
+const batch = 500;
+for (let i = 0; i < test.count; i += batch) {
+  const n = Math.min(batch, test.count - i);
+  const x = scalePixels(test.images.subarray(i * 784, (i + n) * 784), [n, 28, 28, 1], "[-1,1]");
+  const codes = vq.encodeToCodes(x);
+  for (const k of await codes.data()) counts[k]++;
+  const sse = tf.tidy(() => vq.decodeCodes(codes).sub(x).square().sum());
+  squared += (await sse.data())[0];
+  tf.dispose([x, codes, sse]);
+}
+const mse = squared / (test.count * 784);
+const record = {
+  run: runDir,
+  checkpoint_step: step,
+  dataset: `${spec.dataset} test (${test.count} images)`,
+  recon_mse_minus1_1: Number(mse.toFixed(5)),
+  recon_mse_0_1: Number((mse / 4).toFixed(5)),
+  perplexity: Number(codePerplexity(counts).toFixed(2)),
+  codes_used: counts.filter((c) => c > 0).length,
+  num_codes: vq.config.numCodes,
+  backend,
+  wall_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+  commit: gitCommit(),
+  command: ["deno run -A experiments/vqvae_report.ts", ...Deno.args].join(" "),
+};
+await writeJsonAtomic(`${runDir}/vqvae_report.json`, record);
+console.log(JSON.stringify(record, null, 1));
+model.dispose();
