@@ -5,10 +5,17 @@
 import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
+import { pixelCnnEntry } from "./autoregressive/pixelcnn.ts";
+import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
+import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
+  [pixelCnnEntry.name]: pixelCnnEntry,
+  [gatedPixelCnnEntry.name]: gatedPixelCnnEntry,
+  [realNvpEntry.name]: realNvpEntry,
+  [niceEntry.name]: niceEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {
