@@ -9,6 +9,9 @@ import { ddpmEntry } from "./diffusion/ddpm_model.ts";
 import { cvaeEntry, vaeEntry } from "./vae/vae.ts";
 import { aeEntry, daeEntry } from "./vae/ae.ts";
 import { vqvaeEntry } from "./vae/vqvae.ts";
+import { pixelCnnEntry } from "./autoregressive/pixelcnn.ts";
+import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
+import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
@@ -19,6 +22,10 @@ export const MODELS: Record<string, ModelEntry<any>> = {
   [aeEntry.name]: aeEntry,
   [daeEntry.name]: daeEntry,
   [vqvaeEntry.name]: vqvaeEntry,
+  [pixelCnnEntry.name]: pixelCnnEntry,
+  [gatedPixelCnnEntry.name]: gatedPixelCnnEntry,
+  [realNvpEntry.name]: realNvpEntry,
+  [niceEntry.name]: niceEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {
