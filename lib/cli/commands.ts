@@ -70,8 +70,7 @@ export async function runSample(
   const { model, step } = await loadRun(runDir);
   const images = await model.sample(flags.n, { seed: flags.seed });
   const out = flags.out ?? `${runDir.replace(/\/+$/, "")}/samples/sample-seed${flags.seed}.png`;
-  await images.data(); // webgpu: download asynchronously first (no synchronous GPU reads in Deno)
-  await writeFileAtomic(out, imageGridPng(images));
+  await writeFileAtomic(out, await imageGridPng(images));
   images.dispose();
   model.dispose();
   console.log(`${flags.n} samples from step ${step} → ${out}`);

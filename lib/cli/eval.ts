@@ -3,8 +3,7 @@
  * score the samples against the dataset's test split with genlab's feature classifier
  * (classifier FID/KID/IS, precision/recall). Writes <run-dir>/metrics.json with provenance.
  */
-import * as tf from "@tensorflow/tfjs";
-import { type BackendInfo, type BackendName, setupBackend } from "../backend/mod.ts";
+import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
 import { loadRun } from "../train/trainer.ts";
 import { openRunDir } from "../train/run_dir.ts";
@@ -16,34 +15,15 @@ export async function runEval(
   flags: { n: number; seed: number; backend: BackendName },
 ): Promise<void> {
   const paths = await openRunDir(runDir);
-  const sampling = await setupBackend({ backend: flags.backend, verbose: true });
+  const backend = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
   const { model, spec, step } = await loadRun(runDir);
-  // Each batch gets its own seed from one stream: same --seed → same samples.
+  // Each batch gets its own seed from one stream: same --seed → same samples. Sampling and
+  // scoring both run on the chosen backend (the metrics read with `await data()`, so webgpu too).
   const seeds = new Rng(flags.seed);
-  let sample = (n: number): Promise<tf.Tensor4D> | tf.Tensor4D =>
-    model.sample(n, { seed: seeds.seed() });
-  let scoring: BackendInfo = sampling;
-  if (sampling.name === "webgpu") {
-    // The metrics read features synchronously, which webgpu cannot do under Deno: the model
-    // samples on the GPU, each batch is downloaded, and the feature classifier runs on the best
-    // CPU backend.
-    scoring = await setupBackend({ backend: "native" }).catch(() =>
-      setupBackend({ backend: "wasm" })
-    );
-    console.error(`eval: sampling on webgpu, metrics on ${scoring.name}`);
-    sample = async (n) => {
-      await tf.setBackend("webgpu");
-      const images = await model.sample(n, { seed: seeds.seed() });
-      const values = await images.data();
-      images.dispose();
-      await tf.setBackend(scoring.name === "native" ? "wasm" : scoring.name);
-      return tf.tensor4d(values, images.shape);
-    };
-  }
   let lastReport = 0;
   const scores = await evaluateSamples({
-    sample,
+    sample: (n) => model.sample(n, { seed: seeds.seed() }),
     n: flags.n,
     dataset: spec.dataset,
     onProgress: (done, total) => {
@@ -60,8 +40,7 @@ export async function runEval(
     run: paths.root,
     checkpoint_step: step,
     sample_seed: flags.seed,
-    backend: sampling,
-    ...(scoring !== sampling ? { metrics_backend: scoring } : {}),
+    backend,
     wall_seconds: Number(wallSeconds.toFixed(1)),
     commit: gitCommit(),
     command: ["deno", "task", "eval", runDir, "--n", String(flags.n), "--seed", String(flags.seed)]

@@ -335,8 +335,7 @@ async function writeSampleGrid(
 ): Promise<string> {
   const images = await model.sample(count, { seed });
   try {
-    await images.data(); // a GPU backend downloads (and caches) here; the grid then reads in sync
-    await writeFileAtomic(path, imageGridPng(images));
+    await writeFileAtomic(path, await imageGridPng(images));
   } finally {
     images.dispose();
   }
