@@ -200,8 +200,15 @@ export async function main(args: string[]): Promise<number> {
     NO_COLOR: "1",
     ...(flags.backend ? { GENLAB_BACKEND: flags.backend } : {}),
   };
-  const server = new Deno.Command(JUPYTER_NOTEBOOK, {
+  // The server runs as /usr/bin/jupyter-notebook does, except that it ignores SIGHUP: when the
+  // terminal closes, this process (which listens for SIGHUP) stops it with SIGTERM, so it shuts
+  // its kernels down instead of dying and leaving them running.
+  const launcher = "import signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); " +
+    "from notebook.notebookapp import main; sys.argv[0] = 'jupyter-notebook'; sys.exit(main())";
+  const server = new Deno.Command("/usr/bin/python3", {
     args: [
+      "-c",
+      launcher,
       `--ip=${flags.ip}`,
       `--port=${port}`,
       "--port-retries=0",
@@ -220,33 +227,40 @@ export async function main(args: string[]): Promise<number> {
     stderr: "inherit",
   }).spawn();
 
+  // Stopping. A Ctrl-C in a terminal reaches the whole foreground process group, so the server
+  // got the SIGINT too and is already shutting its kernels down; a second signal from here would
+  // cut that short (and leave kernels behind). So on SIGINT the server gets a grace period to
+  // exit by itself (longer than jupyter_client's 5 s wait for a busy kernel when there is a
+  // terminal) before it is sent SIGTERM, and SIGKILL as the last resort.
   let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    console.error("jupyter: stopping the server (and its kernels)…");
+  const signalServer = (signal: Deno.Signal) => {
     try {
-      server.kill("SIGTERM");
+      server.kill(signal);
     } catch {
       // already gone
     }
-    const timer = setTimeout(() => {
-      try {
-        server.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, STOP_TIMEOUT_MS);
-    Deno.unrefTimer(timer);
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  const later = (ms: number, fn: () => void) => Deno.unrefTimer(setTimeout(fn, ms));
+  const stop = (signal: "SIGINT" | "SIGTERM" | "SIGHUP") => {
+    if (stopping) return;
+    stopping = true;
+    console.error("jupyter: stopping the server (and its kernels)…");
+    const grace = signal !== "SIGINT" ? 0 : Deno.stdin.isTerminal() ? 8_000 : 1_000;
+    if (grace === 0) signalServer("SIGTERM");
+    else later(grace, () => signalServer("SIGTERM"));
+    later(grace + STOP_TIMEOUT_MS, () => signalServer("SIGKILL"));
+  };
+  const listeners = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
+    const listener = () => stop(signal);
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
 
   const url = `http://${flags.ip.includes(":") ? `[${flags.ip}]` : flags.ip}:${port}/`;
   const ready = await waitUntilReady(url, token, server.status);
   if (!ready && !stopping) {
     const exited = await Promise.race([server.status, Promise.resolve(null)]);
-    stop();
+    stop("SIGTERM");
     await server.status;
     console.error(
       exited
@@ -268,8 +282,7 @@ export async function main(args: string[]): Promise<number> {
     console.log("  Ctrl-C stops the server\n");
   }
   const status = await server.status;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
+  listeners.forEach((remove) => remove());
   if (stopping) {
     console.error("jupyter: server stopped");
     return 0;
