@@ -236,7 +236,7 @@ console.log(
 const model = buildFeatureClassifier({ seed: opts.seed, dataset: opts.dataset });
 const params = model.countParams();
 const trainStart = performance.now();
-const history = trainFeatureClassifier(model, train, {
+const history = await trainFeatureClassifier(model, train, {
   epochs,
   batchSize: opts.batch,
   learningRate: opts.lr,
@@ -252,7 +252,7 @@ const history = trainFeatureClassifier(model, train, {
     ),
 });
 const trainSeconds = (performance.now() - trainStart) / 1000;
-const report = classifierAccuracy(model, test);
+const report = await classifierAccuracy(model, test);
 console.log(
   `test accuracy ${(100 * report.accuracy).toFixed(2)}% (${report.correct}/${report.count}); ` +
     `training ${trainSeconds.toFixed(1)} s`,

@@ -25,7 +25,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { registerGradientFixes } from "../lib/backend/gradients.ts";
 import { probeWebgpu, setupWebgpu } from "../lib/backend/webgpu.ts";
-import { runCli, tempDir, useBackend } from "./helpers.ts";
+import { decode as decodePng } from "fast-png";
+import { maxAbsDiff, runCli, tempDir, useBackend } from "./helpers.ts";
 import { resolveSpec, train as trainRun } from "../lib/train/trainer.ts";
 import {
   forwardAndGrads,
@@ -337,7 +338,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu: the trainer runs a DCGAN end to end (losses, grids, checkpoint, eval) like on cpu",
+  name: "webgpu: the trainer runs a DCGAN end to end (losses, grids, checkpoint) like on cpu",
   ...options,
   fn: async () => {
     // The whole run-directory path on webgpu: async loss reads, sample grids, checkpoints.
@@ -352,11 +353,9 @@ Deno.test({
         modelConfig: { generatorFilters: 4, discriminatorFilters: 4, latentDim: 8 },
       });
     const runs: number[][] = [];
-    let gpuRun = "";
     for (const backend of ["cpu", "webgpu"] as const) {
       await tf.setBackend(backend);
       const out = `${await tempDir("webgpu-run")}/run`;
-      gpuRun = out;
       const result = await trainRun(spec(), { out, progress: false });
       runs.push(result.losses.flatMap(({ d_loss, g_loss }) => [d_loss, g_loss]));
       result.model.dispose();
@@ -367,17 +366,67 @@ Deno.test({
     measured.set("dcgan-trainer-loss-abs", diff);
     assert.equal(runs[1].length, 8);
     assert.ok(diff < 1e-3, `losses differ by ${diff.toExponential(2)}: ${runs[0]} vs ${runs[1]}`);
-    // eval samples on webgpu and scores on a CPU backend (the metrics read synchronously): the
-    // same samples as sampling on wasm, so the same scores.
-    const fid: number[] = [];
+  },
+});
+
+Deno.test({
+  name: "webgpu: eval scores on webgpu with the same FID as wasm; sample writes the same grid",
+  ...options,
+  fn: async () => {
+    // Train a tiny run on wasm, then eval and sample it from the CLI on both backends. The metrics
+    // read with `await data()`, so on webgpu everything — sampling, the feature classifier, the
+    // KID Gram matrices and precision/recall distances — runs on the GPU adapter.
+    const out = `${await tempDir("webgpu-eval")}/run`;
+    const trained = await runCli([
+      "train",
+      "dcgan",
+      "--quick",
+      "--steps",
+      "4",
+      "--seed",
+      "3",
+      "--backend",
+      "wasm",
+      "--out",
+      out,
+      "--set",
+      "generatorFilters=4",
+      "--set",
+      "discriminatorFilters=4",
+      "--set",
+      "latentDim=8",
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const scores: Record<string, Record<string, number>> = {};
     for (const backend of ["webgpu", "wasm"]) {
-      const { code, stdout, stderr } = await runCli(
-        ["eval", gpuRun, "--n", "20", "--backend", backend],
+      const { code, stderr } = await runCli(["eval", out, "--n", "20", "--backend", backend]);
+      assert.equal(code, 0, stderr);
+      const record = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
+      assert.equal(record.backend.name, backend, "eval scores on the requested backend");
+      scores[backend] = record;
+    }
+    // Same samples and features up to float32 rounding (see the header), so the same scores.
+    for (const key of ["classifier_fid", "classifier_kid_mean", "classifier_is_mean"]) {
+      const [got, want] = [scores.webgpu[key], scores.wasm[key]];
+      const rel = Math.abs(got - want) / Math.abs(want);
+      measured.set(`eval ${key} (relative)`, rel);
+      assert.ok(Number.isFinite(want) && want > 0, `${key} on wasm: ${want}`);
+      assert.ok(rel <= 1e-3, `${key}: webgpu ${got} vs wasm ${want}`);
+    }
+    const grids: Record<string, ReturnType<typeof decodePng>> = {};
+    for (const backend of ["webgpu", "wasm"]) {
+      const png = `${out}/samples/${backend}.png`;
+      const { code, stderr } = await runCli(
+        ["sample", out, "-n", "16", "--seed", "5", "--backend", backend, "--out", png],
       );
       assert.equal(code, 0, stderr);
-      fid.push(Number(stdout.match(/classifier FID\s+([\d.]+)/)![1]));
+      grids[backend] = decodePng(await Deno.readFile(png));
     }
-    assert.ok(Math.abs(fid[0] - fid[1]) <= 1e-3 * fid[1], `FID webgpu ${fid[0]} vs wasm ${fid[1]}`);
+    const [gpu, ref] = [grids.webgpu, grids.wasm];
+    assert.deepEqual([gpu.width, gpu.height], [ref.width, ref.height]);
+    // Same samples up to float32 rounding: a pixel may round to the neighbouring byte.
+    const diff = maxAbsDiff(gpu.data, ref.data);
+    assert.ok(diff <= 1, `sample grids differ by ${diff} grey levels`);
   },
 });
 

@@ -115,34 +115,34 @@ Deno.test("classifier FID: singular covariances (n ≤ d) stay finite via ε·I"
   assert.ok(frechetDistance(momentsOf(few), momentsOf(few)) < 1e-6);
 });
 
-Deno.test("classifier KID: unbiased MMD² and subset KID match numpy (rel < 1e-4)", () => {
-  assertRel(mmd2Unbiased(X, Y), ref.mmd2_full, 1e-4, "MMD²(x, y)");
-  assertRel(mmd2Unbiased(X, X2), ref.mmd2_xx2, 1e-4, "MMD²(x, x2)");
-  const kid = kernelDistance(X, Y, { subsetIndices: ref.kid_subsets });
+Deno.test("classifier KID: unbiased MMD² and subset KID match numpy (rel < 1e-4)", async () => {
+  assertRel(await mmd2Unbiased(X, Y), ref.mmd2_full, 1e-4, "MMD²(x, y)");
+  assertRel(await mmd2Unbiased(X, X2), ref.mmd2_xx2, 1e-4, "MMD²(x, x2)");
+  const kid = await kernelDistance(X, Y, { subsetIndices: ref.kid_subsets });
   kid.values.forEach((v, i) => assertRel(v, ref.kid_values[i], 1e-4, `subset ${i}`));
   assertRel(kid.mean, ref.kid_mean, 1e-4, "KID mean");
   assertRel(kid.std, ref.kid_std, 1e-4, "KID std");
   assert.equal(kid.subsetSize, 100);
 });
 
-Deno.test("classifier KID: defaults (100 subsets of min(1000, n)), seeded and reproducible", () => {
-  const a = kernelDistance(X, Y, { subsets: 7, seed: 3 });
-  const b = kernelDistance(X, Y, { subsets: 7, seed: 3 });
+Deno.test("classifier KID: defaults (100 subsets of min(1000, n)), seeded and reproducible", async () => {
+  const a = await kernelDistance(X, Y, { subsets: 7, seed: 3 });
+  const b = await kernelDistance(X, Y, { subsets: 7, seed: 3 });
   assert.deepEqual(a.values, b.values);
   assert.equal(a.subsetSize, 200);
-  const c = kernelDistance(X, Y, { subsets: 7, seed: 4 });
+  const c = await kernelDistance(X, Y, { subsets: 7, seed: 4 });
   assert.notDeepEqual(a.values, c.values);
   assert.ok(Math.abs(a.mean - ref.mmd2_full) < 4 * ref.kid_std);
   // Subsets as large as both sets are the sets themselves: one value, reported as such.
   const Xs: FeatureMatrix = { n: 150, dim: X.dim, data: X.data.subarray(0, 150 * X.dim) };
   const Ys: FeatureMatrix = { n: 150, dim: Y.dim, data: Y.data.subarray(0, 150 * Y.dim) };
-  const whole = kernelDistance(Xs, Ys, { subsetSize: 1000 });
+  const whole = await kernelDistance(Xs, Ys, { subsetSize: 1000 });
   assert.equal(whole.subsets, 1);
   assert.equal(whole.std, 0);
-  assert.equal(whole.mean, mmd2Unbiased(Xs, Ys));
+  assert.equal(whole.mean, await mmd2Unbiased(Xs, Ys));
 });
 
-Deno.test("classifier KID: two samples of one distribution give ≈ 0 on average (unbiased)", () => {
+Deno.test("classifier KID: two samples of one distribution give ≈ 0 on average (unbiased)", async () => {
   const values: number[] = [];
   for (let seed = 0; seed < 24; seed++) {
     const rng = new Rng(seed);
@@ -151,7 +151,7 @@ Deno.test("classifier KID: two samples of one distribution give ≈ 0 on average
       for (let i = 0; i < data.length; i++) data[i] = rng.normal(0.5, 1);
       return { n, dim: 8, data };
     };
-    values.push(mmd2Unbiased(draw(120), draw(150)));
+    values.push(await mmd2Unbiased(draw(120), draw(150)));
   }
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
@@ -183,13 +183,13 @@ Deno.test("classifier IS: matches numpy; uniform one-hot = K exactly; identical 
   assert.equal(scoreFromProbabilities(sameOnehot, n, k).mean, 1);
 });
 
-Deno.test("precision/recall/density/coverage (k = 3): match numpy; a set against itself gives 1, 1", () => {
-  const pr = precisionRecall(X, Y, 3);
+Deno.test("precision/recall/density/coverage (k = 3): match numpy; a set against itself gives 1, 1", async () => {
+  const pr = await precisionRecall(X, Y, 3);
   assertRel(pr.precision, ref.precision_k3, 1e-12, "precision");
   assertRel(pr.recall, ref.recall_k3, 1e-12, "recall");
   assertRel(pr.density, ref.density_k3, 1e-12, "density");
   assertRel(pr.coverage, ref.coverage_k3, 1e-12, "coverage");
-  const self = precisionRecall(X, X, 3);
+  const self = await precisionRecall(X, X, 3);
   assert.equal(self.precision, 1);
   assert.equal(self.recall, 1);
 });
@@ -238,7 +238,7 @@ Deno.test("feature extractor: a saved tfjs model loads from disk through the sam
     assert.equal(extractor.featureDim, 6);
     assert.equal(extractor.numClasses, 5);
     const images = randomImages(9, 1);
-    const got = extractor.extract(images);
+    const got = await extractor.extract(images);
 
     // By hand: [-1,1] → [0,1], resize 28 → 14, grey → RGB, then the layers.
     const [wantF, wantP] = tf.tidy(() => {
@@ -341,7 +341,7 @@ Deno.test("feature extractor: a tfjs graph model (InceptionV3's format) loads th
     assert.equal(extractor.featureDim, 5);
     assert.equal(extractor.numClasses, 3);
     const images = randomImages(4, 5);
-    const got = extractor.extract(images);
+    const got = await extractor.extract(images);
     const [wantF, wantP] = tf.tidy(() => {
       const x = tf.image.resizeBilinear(images.add(1).div(2) as tf.Tensor4D, [8, 8]).reshape([
         4,
@@ -361,12 +361,12 @@ Deno.test("feature extractor: a tfjs graph model (InceptionV3's format) loads th
   }
 });
 
-Deno.test("metric objects: batched update = one-shot, reset works, no tensor leaks", () => {
+Deno.test("metric objects: batched update = one-shot, reset works, no tensor leaks", async () => {
   const model = tinyModel(5);
   const extractor = featureExtractorFromModel(model, { inputRange: "[0,1]", batchSize: 16 });
   const real = randomImages(60, 2);
   const fake = randomImages(50, 3);
-  const refBatch: FeatureBatch = extractor.extract(real);
+  const refBatch: FeatureBatch = await extractor.extract(real);
   const refMatrix: FeatureMatrix = { n: refBatch.n, dim: refBatch.dim, data: refBatch.features };
   const fid = new ClassifierFID({
     extractor,
@@ -383,22 +383,24 @@ Deno.test("metric objects: batched update = one-shot, reset works, no tensor lea
   });
   const metrics = [fid, kid, is, pr, all];
 
-  const run = () => {
+  const run = async () => {
     for (const m of metrics) m.reset();
     for (let start = 0; start < 50; start += 20) {
       const batch = fake.slice([start, 0, 0, 0], [Math.min(20, 50 - start), -1, -1, -1]);
-      for (const m of metrics) m.update(batch);
+      for (const m of metrics) await m.update(batch);
       batch.dispose();
     }
-    return metrics.map((m) => m.result());
+    const results: unknown[] = [];
+    for (const m of metrics) results.push(await m.result());
+    return results;
   };
-  const first = run(); // warm-up (backend caches, kernel registrations)
+  const first = await run(); // warm-up (backend caches, kernel registrations)
   const before = tf.memory().numTensors;
-  const second = run();
+  const second = await run();
   assert.equal(tf.memory().numTensors, before, "metrics leak tensors");
   assert.deepEqual(first, second, "reset() must clear the state");
 
-  const oneShot = extractor.extract(fake);
+  const oneShot = await extractor.extract(fake);
   const fid2 = new ClassifierFID({
     reference: GaussianStats.fromRows(refBatch.features, refBatch.n, refBatch.dim),
   });
@@ -486,7 +488,7 @@ Deno.test({
       const test = await loadImageDataset(dataset, "test");
       const n = 200;
       const x = scalePixels(test.images.subarray(0, n * 784), [n, 28, 28, 1], "[-1,1]");
-      const out = extractor.extract(x);
+      const out = await extractor.extract(x);
       x.dispose();
       let correct = 0;
       for (let i = 0; i < n; i++) {

@@ -1,11 +1,15 @@
 /**
- * Every notebook executes headless (quick mode) with the Deno kernel and type-checks.
+ * Every notebook executes headless (quick mode) with the Deno kernel and type-checks; the DCGAN
+ * notebook (training, sampling, image grids, charts) also runs on the webgpu backend — Mesa's
+ * llvmpipe software adapter when there is no GPU; ignored, with the reason, when WebGPU has no
+ * adapter at all.
  */
 import assert from "node:assert/strict";
+import { probeWebgpu } from "../lib/backend/webgpu.ts";
 
-Deno.test("notebooks: all execute headless in quick mode", async () => {
+async function runNotebooks(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/notebooks.ts", "--quick"],
+    args: ["run", "-A", "lib/cli/notebooks.ts", "--quick", ...args],
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -13,4 +17,33 @@ Deno.test("notebooks: all execute headless in quick mode", async () => {
   const log = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, log);
   assert.doesNotMatch(log, /✗/);
+  return log;
+}
+
+Deno.test("notebooks: all execute headless in quick mode", async () => {
+  await runNotebooks([]);
+});
+
+const webgpu = await probeWebgpu();
+if (!webgpu.ok) console.log(`notebooks_test: webgpu notebook ignored: ${webgpu.reason}`);
+
+Deno.test({
+  name: "notebooks: the DCGAN notebook runs on the webgpu backend (GENLAB_BACKEND=webgpu)",
+  ignore: !webgpu.ok,
+  fn: async () => {
+    const log = await runNotebooks(["dcgan", "--backend", "webgpu"]);
+    assert.match(log, /▶ dcgan \(quick, backend webgpu\)/);
+    const executed = JSON.parse(await Deno.readTextFile("runs/notebooks/dcgan.ipynb"));
+    const outputs = executed.cells.flatMap((c: { outputs?: unknown[] }) => c.outputs ?? []);
+    const text = outputs
+      .filter((o: { output_type: string }) => o.output_type === "stream")
+      .map((o: { text: string | string[] }) => [o.text].flat().join(""))
+      .join("");
+    assert.match(text, /backend: webgpu, .*\(GENLAB_BACKEND\)/, "the notebook ran on webgpu");
+    const images = outputs.filter((o: { data?: Record<string, unknown> }) =>
+      o.data?.["image/png"] !== undefined
+    );
+    assert.ok(images.length >= 3, `${images.length} images (data grid, loss chart, samples)`);
+    assert.match(text, /tensors still alive: 0/);
+  },
 });

@@ -76,7 +76,7 @@ export async function runSample(
   const tag = method ? `-${Object.values(method).join("-")}` : "";
   const out = flags.out ??
     `${runDir.replace(/\/+$/, "")}/samples/sample${tag}-seed${flags.seed}.png`;
-  await writeFileAtomic(out, imageGridPng(images));
+  await writeFileAtomic(out, await imageGridPng(images));
   images.dispose();
   model.dispose();
   await writeJsonAtomic(out.replace(/\.png$/, "") + ".json", {

@@ -7,8 +7,7 @@
  * and bits/dim on the test split (and on as many training images, for the generalization gap);
  * `--nll-n` caps the images scored, `--no-fid` skips the sample metrics.
  */
-import * as tf from "@tensorflow/tfjs";
-import { type BackendInfo, type BackendName, setupBackend } from "../backend/mod.ts";
+import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
 import { bitsPerDim } from "../metrics/likelihood.ts";
 import { loadImageDataset, scalePixels } from "../data/mod.ts";
@@ -33,7 +32,7 @@ export async function runEval(
   } & SamplingFlags,
 ): Promise<void> {
   const paths = await openRunDir(runDir);
-  const sampling = await setupBackend({ backend: flags.backend, verbose: true });
+  const backend = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
   const { model, spec, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
   const method = samplingMethod(flags);
@@ -59,7 +58,8 @@ export async function runEval(
     console.log(`→ ${paths.root}/metrics.json`);
     return;
   }
-  // Each batch gets its own seed from one stream: same --seed → same samples.
+  // Each batch gets its own seed from one stream: same --seed → same samples. Sampling and
+  // scoring both run on the chosen backend (the metrics read with `await data()`, so webgpu too).
   const seeds = new Rng(flags.seed);
   // Sampling time and NFE per batch (NFE = the sampling loop's length, reported via onProgress).
   let samplingSeconds = 0, nfe = 1;
@@ -70,36 +70,16 @@ export async function runEval(
       nfe = total;
     },
   });
-  let sample = async (n: number): Promise<tf.Tensor4D> => {
+  const sample = async (n: number): Promise<tf.Tensor4D> => {
     const t0 = performance.now();
     const images = await model.sample(n, options());
     await images.data();
     samplingSeconds += (performance.now() - t0) / 1000;
     return images;
   };
-  let scoring: BackendInfo = sampling;
-  if (sampling.name === "webgpu") {
-    // The metrics read features synchronously, which webgpu cannot do under Deno: the model
-    // samples on the GPU, each batch is downloaded, and the feature classifier runs on the best
-    // CPU backend.
-    scoring = await setupBackend({ backend: "native" }).catch(() =>
-      setupBackend({ backend: "wasm" })
-    );
-    console.error(`eval: sampling on webgpu, metrics on ${scoring.name}`);
-    sample = async (n) => {
-      await tf.setBackend("webgpu");
-      const t0 = performance.now();
-      const images = await model.sample(n, options());
-      const values = await images.data();
-      samplingSeconds += (performance.now() - t0) / 1000;
-      images.dispose();
-      await tf.setBackend(scoring.name === "native" ? "wasm" : scoring.name);
-      return tf.tensor4d(values, images.shape);
-    };
-  }
   let lastReport = 0;
   const scores = await evaluateSamples({
-    sample,
+    sample: (n) => model.sample(n, { seed: seeds.seed() }),
     n: flags.n,
     dataset: spec.dataset,
     onProgress: (done, total) => {
@@ -122,8 +102,7 @@ export async function runEval(
     sampling_seconds: Number(samplingSeconds.toFixed(1)),
     sampling_seconds_per_image: Number((samplingSeconds / flags.n).toFixed(5)),
     sample_seed: flags.seed,
-    backend: sampling,
-    ...(scoring !== sampling ? { metrics_backend: scoring } : {}),
+    backend,
     wall_seconds: Number(wallSeconds.toFixed(1)),
     commit: gitCommit(),
     command: [

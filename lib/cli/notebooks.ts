@@ -1,19 +1,26 @@
 /**
- * `deno task notebooks [names…] [--quick] [--inplace]`: execute notebooks/*.ipynb headless with
- * the Deno kernel, after type-checking their code (the kernel itself does not type-check, so a
- * type error would otherwise pass silently).
+ * `deno task notebooks [names…] [--quick] [--inplace] [--backend webgpu]`: execute
+ * notebooks/*.ipynb headless with the Deno kernel, after type-checking their code (the kernel
+ * itself does not type-check, so a type error would otherwise pass silently).
  *
  * Executed copies go to runs/notebooks/ (or back into notebooks/ with --inplace). --quick sets
  * GENLAB_QUICK=1 in the kernel: notebooks then train for a few steps only (tests use it).
+ * --backend sets GENLAB_BACKEND, which every notebook's first cell (setupNotebook) reads.
  */
 import { Command, CommanderError } from "commander";
 import { fileURLToPath } from "node:url";
+import { BACKEND_NAMES, isBackendName } from "../backend/mod.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
-/** A project-local kernelspec pointing at this checkout's deno (no ~/.local writes needed). */
-async function writeKernelSpec(): Promise<string> {
-  const dir = `${root}/.cache/jupyter/kernels/deno`;
+/** Where the project-local kernelspec lives: use it as JUPYTER_PATH. */
+export const JUPYTER_PATH = `${root}/.cache/jupyter`;
+
+/** A project-local kernelspec named "deno" pointing at this checkout's deno, under
+ * `<dataDir>/kernels/deno` (default: .cache/jupyter, so no ~/.local writes are needed; Jupyter
+ * finds it through JUPYTER_PATH). Returns the data dir. */
+export async function writeKernelSpec(dataDir = JUPYTER_PATH): Promise<string> {
+  const dir = `${dataDir}/kernels/deno`;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     `${dir}/kernel.json`,
@@ -23,7 +30,7 @@ async function writeKernelSpec(): Promise<string> {
       language: "typescript",
     }),
   );
-  return `${root}/.cache/jupyter`;
+  return dataDir;
 }
 
 /** Concatenate a notebook's code cells into one module and `deno check` it. */
@@ -55,6 +62,10 @@ async function main(args: string[]): Promise<number> {
     .option("--quick", "set GENLAB_QUICK=1: short training, for tests and CI")
     .option("--inplace", "write outputs back into notebooks/ instead of runs/notebooks/")
     .option("--timeout <seconds>", "per-cell timeout", "1800")
+    .option(
+      "--backend <name>",
+      `tfjs backend of the notebooks (sets GENLAB_BACKEND): ${BACKEND_NAMES.join(", ")}`,
+    )
     .exitOverride();
   try {
     program.parse(args, { from: "user" });
@@ -62,7 +73,15 @@ async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
-  const options = program.opts<{ quick?: boolean; inplace?: boolean; timeout: string }>();
+  const options = program.opts<
+    { quick?: boolean; inplace?: boolean; timeout: string; backend?: string }
+  >();
+  if (options.backend !== undefined && !isBackendName(options.backend)) {
+    console.error(
+      `error: unknown backend '${options.backend}': use one of ${BACKEND_NAMES.join(", ")}`,
+    );
+    return 2;
+  }
   const all: string[] = [];
   for await (const entry of Deno.readDir(`${root}/notebooks`)) {
     if (entry.name.endsWith(".ipynb")) all.push(entry.name.replace(/\.ipynb$/, ""));
@@ -95,7 +114,9 @@ async function main(args: string[]): Promise<number> {
       continue;
     }
     const started = performance.now();
-    console.error(`▶ ${name}${options.quick ? " (quick)" : ""}`);
+    const mode = [options.quick ? "quick" : "", options.backend ? `backend ${options.backend}` : ""]
+      .filter((s) => s !== "").join(", ");
+    console.error(`▶ ${name}${mode ? ` (${mode})` : ""}`);
     const result = await new Deno.Command(python, {
       args: [
         `${root}/lib/cli/notebook_runner.py`,
@@ -109,6 +130,7 @@ async function main(args: string[]): Promise<number> {
         JUPYTER_PATH: jupyterPath,
         NO_COLOR: "1",
         GENLAB_QUICK: options.quick ? "1" : "0",
+        ...(options.backend ? { GENLAB_BACKEND: options.backend } : {}),
         XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp",
       },
       stdout: "inherit",

@@ -20,9 +20,10 @@ export function scalePixels(
   return tf.tensor4d(values, shape);
 }
 
-/** Model output in [-1, 1] → uint8 pixels (for PNGs and metrics on bytes). */
-export function toUint8(images: tf.Tensor4D): Uint8Array {
-  const values = images.dataSync();
+/** Model output in [-1, 1] → uint8 pixels (for PNGs and metrics on bytes). Async: read with
+ * `await images.data()`, which every backend (webgpu too) supports. */
+export async function toUint8(images: tf.Tensor4D): Promise<Uint8Array> {
+  const values = await images.data();
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     out[i] = Math.max(0, Math.min(255, Math.round((values[i] + 1) * 127.5)));

@@ -72,8 +72,8 @@ export class ClassifierIS implements ImageMetric<ISResult> {
 
   constructor(readonly options: ClassifierISOptions = {}) {}
 
-  update(images: tf.Tensor4D): void {
-    this.updateFeatures(requireExtractor(this.options.extractor, this.name).extract(images));
+  async update(images: tf.Tensor4D): Promise<void> {
+    this.updateFeatures(await requireExtractor(this.options.extractor, this.name).extract(images));
   }
 
   updateFeatures(batch: FeatureBatch): void {

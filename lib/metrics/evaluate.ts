@@ -88,8 +88,8 @@ export class ClassifierMetrics implements ImageMetric<ClassifierScores> {
     return this.#bank.n;
   }
 
-  update(images: tf.Tensor4D): void {
-    this.updateFeatures(this.options.extractor.extract(images));
+  async update(images: tf.Tensor4D): Promise<void> {
+    this.updateFeatures(await this.options.extractor.extract(images));
   }
 
   updateFeatures(batch: FeatureBatch): void {
@@ -97,21 +97,23 @@ export class ClassifierMetrics implements ImageMetric<ClassifierScores> {
     if (batch.probs !== null) this.#probs.push(batch.probs.slice());
   }
 
-  result(): ClassifierScores {
-    return this.resultDetails().scores;
+  async result(): Promise<ClassifierScores> {
+    return (await this.resultDetails()).scores;
   }
 
   /** The scores plus the per-subset KID values, per-split IS values and the settings used. */
-  resultDetails(): { scores: ClassifierScores; kid: KIDResult; is: ISResult | null; pr: PRResult } {
+  async resultDetails(): Promise<
+    { scores: ClassifierScores; kid: KIDResult; is: ISResult | null; pr: PRResult }
+  > {
     const fake = this.#bank.matrix();
     const k = this.options.k ?? 3;
     const fid = frechetDistance(
       GaussianStats.fromRows(fake.data, fake.n, fake.dim).moments(),
       this.#referenceStats.moments(),
     );
-    const kid = kernelDistance(fake, this.#reference, this.options.kid);
-    this.#realRadii2 ??= knnRadii2(this.#reference, k);
-    const pr = precisionRecall(this.#reference, fake, k, this.#realRadii2);
+    const kid = await kernelDistance(fake, this.#reference, this.options.kid);
+    this.#realRadii2 ??= await knnRadii2(this.#reference, k);
+    const pr = await precisionRecall(this.#reference, fake, k, this.#realRadii2);
     let is: ISResult | null = null;
     const classes = this.options.extractor.numClasses;
     if (classes !== null && this.#probs.length > 0) {
@@ -144,11 +146,11 @@ export class ClassifierMetrics implements ImageMetric<ClassifierScores> {
 }
 
 /** Features of every image of a uint8 dataset (scaled to [-1, 1]), batch by batch. */
-export function datasetFeatures(
+export async function datasetFeatures(
   extractor: FeatureExtractor,
   dataset: ImageDataset,
   rows?: ArrayLike<number>,
-): FeatureBatch {
+): Promise<FeatureBatch> {
   const { height: H, width: W, channels: C } = dataset;
   const pixels = H * W * C;
   const n = rows?.length ?? dataset.count;
@@ -165,8 +167,12 @@ export function datasetFeatures(
       bytes.set(dataset.images.subarray(row * pixels, (row + 1) * pixels), i * pixels);
     }
     const x = scalePixels(bytes, [size, H, W, C], "[-1,1]");
-    const out = extractor.extract(x);
-    x.dispose();
+    let out: FeatureBatch;
+    try {
+      out = await extractor.extract(x);
+    } finally {
+      x.dispose();
+    }
     features.set(out.features, start * dim);
     if (probs && out.probs) probs.set(out.probs, start * k);
   }
@@ -191,7 +197,7 @@ export async function referenceFeatures(
   const cached = perExtractor.get(key);
   if (cached) return cached;
   const data = await loadImageDataset(dataset, split);
-  const features = datasetFeatures(extractor, data);
+  const features = await datasetFeatures(extractor, data);
   perExtractor.set(key, features);
   return features;
 }
@@ -280,14 +286,17 @@ export async function evaluateSamples(options: EvaluateSamplesOptions): Promise<
       const batch = tf.tidy(() =>
         images.slice([0, 0, 0, 0], [want, -1, -1, -1]).clipByValue(-1, 1) as tf.Tensor4D
       );
-      metrics.update(batch);
-      batch.dispose();
+      try {
+        await metrics.update(batch);
+      } finally {
+        batch.dispose();
+      }
     } finally {
       images.dispose();
     }
     options.onProgress?.(metrics.count, n);
   }
-  const { scores, kid, is, pr } = metrics.resultDetails();
+  const { scores, kid, is, pr } = await metrics.resultDetails();
   return {
     ...scores,
     n,

@@ -249,11 +249,11 @@ export interface EpochInfo {
  * A plain loop rather than model.fit: fit shuffles with Math.random and tfjs' Dropout layer
  * reuses one fixed seed (hence one mask) every step, so neither is reproducible + correct.
  */
-export function trainFeatureClassifier(
+export async function trainFeatureClassifier(
   model: tf.LayersModel,
   train: ImageDataset,
   options: TrainClassifierOptions,
-): EpochInfo[] {
+): Promise<EpochInfo[]> {
   const rng = new Rng(options.seed);
   const orderRng = rng.fork();
   const augmentRng = rng.fork();
@@ -299,8 +299,8 @@ export function trainFeatureClassifier(
         true,
         vars,
       )!;
-      lossSum += loss.dataSync()[0];
-      const pred = (logitsOut as unknown as tf.Tensor).dataSync();
+      lossSum += (await loss.data())[0];
+      const pred = await (logitsOut as unknown as tf.Tensor).data();
       for (let i = 0; i < rows.length; i++) if (pred[i] === train.labels[rows[i]]) correct++;
       tf.dispose([loss, x, y, logitsOut as unknown as tf.Tensor]);
       step++;
@@ -329,11 +329,11 @@ export interface AccuracyReport {
 }
 
 /** Top-1 accuracy of a classifier on a uint8 dataset (images scaled to [-1, 1]). */
-export function classifierAccuracy(
+export async function classifierAccuracy(
   model: tf.LayersModel,
   dataset: ImageDataset,
   batchSize = 500,
-): AccuracyReport {
+): Promise<AccuracyReport> {
   const k = dataset.numClasses;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let correct = 0;
@@ -346,7 +346,7 @@ export function classifierAccuracy(
       const { x } = makeBatch(dataset, rows, 0, null);
       return (model.predict(x) as tf.Tensor2D).argMax(-1);
     });
-    const p = pred.dataSync();
+    const p = await pred.data();
     pred.dispose();
     rows.forEach((row, i) => {
       const label = dataset.labels[row];

@@ -34,8 +34,9 @@ export interface FeatureExtractor {
   readonly numClasses: number | null;
   /** Images per forward pass. */
   readonly batchSize: number;
-  /** Images NHWC in [-1, 1] → features. Runs in batches, allocates no lasting tensors. */
-  extract(images: tf.Tensor4D): FeatureBatch;
+  /** Images NHWC in [-1, 1] → features. Runs in batches, allocates no lasting tensors. Async:
+   * the features are read with `await tensor.data()`, which every backend (webgpu too) supports. */
+  extract(images: tf.Tensor4D): Promise<FeatureBatch>;
   dispose(): void;
 }
 
@@ -217,7 +218,7 @@ export function featureExtractorFromModel(
     featureDim,
     numClasses,
     batchSize,
-    extract(images: tf.Tensor4D): FeatureBatch {
+    async extract(images: tf.Tensor4D): Promise<FeatureBatch> {
       const n = images.shape[0];
       const features = new Float32Array(n * featureDim);
       const probs = numClasses === null ? null : new Float32Array(n * numClasses);
@@ -228,11 +229,14 @@ export function featureExtractorFromModel(
           const [ft, pt] = run(preprocess(batch));
           return pt === null ? [toRows(ft)] : [toRows(ft), toRows(pt)];
         });
-        features.set(out[0].dataSync() as Float32Array, start * featureDim);
-        if (probs !== null && out.length > 1) {
-          probs.set(out[1].dataSync() as Float32Array, start * numClasses!);
+        try {
+          features.set(await out[0].data() as Float32Array, start * featureDim);
+          if (probs !== null && out.length > 1) {
+            probs.set(await out[1].data() as Float32Array, start * numClasses!);
+          }
+        } finally {
+          tf.dispose(out);
         }
-        tf.dispose(out);
       }
       return { n, dim: featureDim, features, classes: numClasses ?? 0, probs };
     },

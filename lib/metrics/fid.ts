@@ -251,8 +251,8 @@ export class ClassifierFID implements ImageMetric<number> {
     this.#stats = new GaussianStats(this.#reference.dim);
   }
 
-  update(images: tf.Tensor4D): void {
-    this.updateFeatures(requireExtractor(this.options.extractor, this.name).extract(images));
+  async update(images: tf.Tensor4D): Promise<void> {
+    this.updateFeatures(await requireExtractor(this.options.extractor, this.name).extract(images));
   }
 
   updateFeatures(batch: FeatureBatch): void {

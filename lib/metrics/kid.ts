@@ -23,20 +23,22 @@ import {
 } from "./metric.ts";
 
 /** x·yᵀ for row sets a (n×d) and b (m×d) via tfjs, as float64 row-major n×m. */
-function gram(
+async function gram(
   a: FeatureMatrix,
   rowsA: ArrayLike<number> | null,
   b: FeatureMatrix,
   rowsB: ArrayLike<number> | null,
-): Float64Array {
+): Promise<Float64Array> {
   const values = tf.tidy(() => {
     const ta = gatherRows(a, rowsA);
     const tb = b === a && rowsB === rowsA ? ta : gatherRows(b, rowsB);
     return tf.matMul(ta, tb, false, true);
   });
-  const out = Float64Array.from(values.dataSync());
-  values.dispose();
-  return out;
+  try {
+    return Float64Array.from(await values.data());
+  } finally {
+    values.dispose();
+  }
 }
 
 function gatherRows(m: FeatureMatrix, rows: ArrayLike<number> | null): tf.Tensor2D {
@@ -68,21 +70,22 @@ function kernelSum(
   return total;
 }
 
-/** Unbiased MMD² with the cubic polynomial kernel between x (rows rowsX, or all) and y. */
-export function mmd2Unbiased(
+/** Unbiased MMD² with the cubic polynomial kernel between x (rows rowsX, or all) and y.
+ * Async: the Gram matrices are computed on the tfjs backend and read with `await data()`. */
+export async function mmd2Unbiased(
   x: FeatureMatrix,
   y: FeatureMatrix,
   rowsX: ArrayLike<number> | null = null,
   rowsY: ArrayLike<number> | null = null,
-): number {
+): Promise<number> {
   checkDim("KID", x.dim, y.dim);
   const d = x.dim;
   const m = rowsX?.length ?? x.n;
   const n = rowsY?.length ?? y.n;
   if (m < 2 || n < 2) throw new Error("KID needs at least 2 samples in each set");
-  const kxx = kernelSum(gram(x, rowsX, x, rowsX), d, m, m, true);
-  const kyy = kernelSum(gram(y, rowsY, y, rowsY), d, n, n, true);
-  const kxy = kernelSum(gram(x, rowsX, y, rowsY), d, m, n, false);
+  const kxx = kernelSum(await gram(x, rowsX, x, rowsX), d, m, m, true);
+  const kyy = kernelSum(await gram(y, rowsY, y, rowsY), d, n, n, true);
+  const kxy = kernelSum(await gram(x, rowsX, y, rowsY), d, m, n, false);
   return kxx / (m * (m - 1)) + kyy / (n * (n - 1)) - 2 * kxy / (m * n);
 }
 
@@ -120,17 +123,17 @@ export interface KIDResult {
 }
 
 /** KID between two feature sets: mean ± std of the unbiased MMD² over subsets. */
-export function kernelDistance(
+export async function kernelDistance(
   x: FeatureMatrix,
   y: FeatureMatrix,
   options: KIDOptions = {},
-): KIDResult {
+): Promise<KIDResult> {
   let subsets = options.subsetIndices;
   if (subsets === undefined) {
     const size = Math.min(options.subsetSize ?? 1000, x.n, y.n);
     if (size === x.n && size === y.n) {
       // Every "subset" would be all of both sets: one MMD², no spread to report.
-      const value = mmd2Unbiased(x, y);
+      const value = await mmd2Unbiased(x, y);
       return { mean: value, std: 0, values: [value], subsets: 1, subsetSize: size };
     }
     const rng = new Rng(options.seed ?? 0);
@@ -142,7 +145,8 @@ export function kernelDistance(
       });
     }
   }
-  const values = subsets.map((s) => mmd2Unbiased(x, y, s.x, s.y));
+  const values: number[] = [];
+  for (const s of subsets) values.push(await mmd2Unbiased(x, y, s.x, s.y));
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
   return {
@@ -169,8 +173,8 @@ export class ClassifierKID implements ImageMetric<KIDResult> {
     this.#bank = new FeatureBank(options.reference.dim);
   }
 
-  update(images: tf.Tensor4D): void {
-    this.updateFeatures(requireExtractor(this.options.extractor, this.name).extract(images));
+  async update(images: tf.Tensor4D): Promise<void> {
+    this.updateFeatures(await requireExtractor(this.options.extractor, this.name).extract(images));
   }
 
   updateFeatures(batch: FeatureBatch): void {
@@ -179,7 +183,7 @@ export class ClassifierKID implements ImageMetric<KIDResult> {
   }
 
   /** Generated features first, reference second (subsetIndices: x = generated, y = reference). */
-  result(): KIDResult {
+  result(): Promise<KIDResult> {
     return kernelDistance(this.#bank.matrix(), this.options.reference, this.options);
   }
 

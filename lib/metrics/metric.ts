@@ -1,18 +1,25 @@
 /**
  * The Keras-style metric shape shared by classifier FID/KID/IS and precision/recall:
- * `update(images)` as many times as there are batches, `result()`, `reset()`.
+ * `await update(images)` as many times as there are batches, `await result()`, `reset()`.
  * Metrics know generative models only as "something that yields image batches in [-1, 1]".
+ *
+ * Whatever reads a tensor is async (`await tensor.data()`): the webgpu backend cannot read GPU
+ * memory synchronously under Deno, and this way one code path serves every backend. Code that
+ * only sees plain arrays (feature rows, moments) stays synchronous.
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { FeatureBatch, FeatureExtractor } from "./feature_extractor.ts";
 
 export interface ImageMetric<R> {
   readonly name: string;
-  /** Add a batch of generated images (NHWC in [-1, 1]). The caller keeps ownership. */
-  update(images: tf.Tensor4D): void;
+  /** Add a batch of generated images (NHWC in [-1, 1]). The caller keeps ownership; the images
+   * may be disposed once the promise resolves. */
+  update(images: tf.Tensor4D): Promise<void>;
   /** Add already-extracted features (lets several metrics share one forward pass). */
   updateFeatures(batch: FeatureBatch): void;
-  result(): R;
+  /** The score so far: a Promise for metrics that compute on the tfjs backend (KID,
+   * precision/recall), a plain value for those computed on the CPU (FID, IS) — `await` it. */
+  result(): R | Promise<R>;
   reset(): void;
 }
 

@@ -32,12 +32,13 @@ function squaredNorms(m: FeatureMatrix): Float64Array {
   return out;
 }
 
-/** Calls visit(rowInA, squaredDistancesToAllOfB) for every row of a, block by block. */
-function forEachDistanceRow(
+/** Calls visit(rowInA, squaredDistancesToAllOfB) for every row of a, block by block (each block's
+ * inner products are computed on the tfjs backend and read with `await data()`). */
+async function forEachDistanceRow(
   a: FeatureMatrix,
   b: FeatureMatrix,
   visit: (row: number, dist2: Float64Array) => void,
-): void {
+): Promise<void> {
   const na = squaredNorms(a);
   const nb = squaredNorms(b);
   const tb = tf.tensor2d(b.data, [b.n, b.dim]);
@@ -52,8 +53,12 @@ function forEachDistanceRow(
         ]);
         return tf.matMul(ta, tb, false, true);
       });
-      const values = g.dataSync();
-      g.dispose();
+      let values: Float32Array;
+      try {
+        values = await g.data() as Float32Array;
+      } finally {
+        g.dispose();
+      }
       for (let r = 0; r < rows; r++) {
         const i = start + r;
         for (let j = 0; j < b.n; j++) {
@@ -68,11 +73,11 @@ function forEachDistanceRow(
 }
 
 /** Squared distance of every point to its k-th nearest neighbour within the set (self excluded). */
-export function knnRadii2(m: FeatureMatrix, k: number): Float64Array {
+export async function knnRadii2(m: FeatureMatrix, k: number): Promise<Float64Array> {
   if (m.n <= k) throw new Error(`precision/recall: need more than k = ${k} samples, got ${m.n}`);
   const radii = new Float64Array(m.n);
   const best = new Float64Array(k + 1);
-  forEachDistanceRow(m, m, (i, dist) => {
+  await forEachDistanceRow(m, m, (i, dist) => {
     // The k+1 smallest distances, self (0) included, kept sorted ascending.
     best.fill(Infinity);
     for (let j = 0; j < m.n; j++) {
@@ -94,15 +99,15 @@ export function knnRadii2(m: FeatureMatrix, k: number): Float64Array {
  * `inside` = share of query rows in at least one ball (precision / recall),
  * `ballsPerQuery` = mean number of balls containing a query row,
  * `coveredBalls` = share of balls containing at least one query row. */
-export function ballMembership(
+export async function ballMembership(
   query: FeatureMatrix,
   reference: FeatureMatrix,
   radii2: Float64Array,
-): { inside: number; ballsPerQuery: number; coveredBalls: number } {
+): Promise<{ inside: number; ballsPerQuery: number; coveredBalls: number }> {
   let inside = 0;
   let memberships = 0;
   const covered = new Uint8Array(reference.n);
-  forEachDistanceRow(query, reference, (_i, dist) => {
+  await forEachDistanceRow(query, reference, (_i, dist) => {
     let count = 0;
     for (let j = 0; j < reference.n; j++) {
       if (dist[j] <= radii2[j]) {
@@ -123,12 +128,12 @@ export function ballMembership(
 }
 
 /** Share of the query rows that lie within some reference ball. */
-export function manifoldCoverage(
+export async function manifoldCoverage(
   query: FeatureMatrix,
   reference: FeatureMatrix,
   radii2: Float64Array,
-): number {
-  return ballMembership(query, reference, radii2).inside;
+): Promise<number> {
+  return (await ballMembership(query, reference, radii2)).inside;
 }
 
 export interface PRResult {
@@ -144,19 +149,19 @@ export interface PRResult {
 
 /** Precision and recall (plus density and coverage, with the same k) of generated features
  * against real features. */
-export function precisionRecall(
+export async function precisionRecall(
   real: FeatureMatrix,
   fake: FeatureMatrix,
   k = 3,
   realRadii2?: Float64Array,
-): PRResult {
+): Promise<PRResult> {
   checkDim("precision/recall", real.dim, fake.dim);
-  const rReal = realRadii2 ?? knnRadii2(real, k);
-  const rFake = knnRadii2(fake, k);
-  const fakeInReal = ballMembership(fake, real, rReal);
+  const rReal = realRadii2 ?? await knnRadii2(real, k);
+  const rFake = await knnRadii2(fake, k);
+  const fakeInReal = await ballMembership(fake, real, rReal);
   return {
     precision: fakeInReal.inside,
-    recall: manifoldCoverage(real, fake, rFake),
+    recall: await manifoldCoverage(real, fake, rFake),
     density: fakeInReal.ballsPerQuery / k,
     coverage: fakeInReal.coveredBalls,
     k,
@@ -181,8 +186,8 @@ export class PrecisionRecall implements ImageMetric<PRResult> {
     this.#bank = new FeatureBank(options.reference.dim);
   }
 
-  update(images: tf.Tensor4D): void {
-    this.updateFeatures(requireExtractor(this.options.extractor, this.name).extract(images));
+  async update(images: tf.Tensor4D): Promise<void> {
+    this.updateFeatures(await requireExtractor(this.options.extractor, this.name).extract(images));
   }
 
   updateFeatures(batch: FeatureBatch): void {
@@ -190,10 +195,10 @@ export class PrecisionRecall implements ImageMetric<PRResult> {
     this.#bank.append(batch.features, batch.n);
   }
 
-  result(): PRResult {
+  async result(): Promise<PRResult> {
     const k = this.options.k ?? 3;
     // The real set's radii do not depend on the generated samples: compute them once.
-    this.#realRadii2 ??= knnRadii2(this.options.reference, k);
+    this.#realRadii2 ??= await knnRadii2(this.options.reference, k);
     return precisionRecall(this.options.reference, this.#bank.matrix(), k, this.#realRadii2);
   }
 

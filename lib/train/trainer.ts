@@ -355,8 +355,7 @@ async function writeSampleGrid(
   const draw = () => model.sample(count, { seed });
   const images = await (ema ? ema.withAveraged(draw) : draw());
   try {
-    await images.data(); // a GPU backend downloads (and caches) here; the grid then reads in sync
-    await writeFileAtomic(path, imageGridPng(images));
+    await writeFileAtomic(path, await imageGridPng(images));
   } finally {
     images.dispose();
   }

@@ -1,7 +1,16 @@
 /**
- * Inline display in Deno Jupyter notebooks. Outside a notebook these print a short note instead.
+ * Notebook helpers: the first cell's setup (backend and quick mode from the environment), and
+ * inline display in Deno Jupyter notebooks (outside a notebook these print a short note instead).
  */
 import type * as tf from "@tensorflow/tfjs";
+import {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  isBackendName,
+  setupBackend,
+} from "../backend/mod.ts";
+import { UserInputError } from "../util/errors.ts";
 import { type GridOptions, imageGridPng } from "./png.ts";
 import { renderChart, type VegaLiteSpec } from "./chart.ts";
 
@@ -23,9 +32,40 @@ export function inNotebook(): boolean {
   return jupyter !== undefined;
 }
 
-/** Show an image grid inline (returns the displayable object; the last expression of a cell). */
-export function showImages(images: tf.Tensor4D, options: GridOptions = {}): unknown {
-  const png = imageGridPng(images, options);
+export interface NotebookSetup {
+  backend: BackendInfo;
+  /** GENLAB_QUICK=1: train and evaluate briefly (tests and CI run every notebook this way). */
+  quick: boolean;
+}
+
+/** The first cell of every notebook: picks the tfjs backend — GENLAB_BACKEND (auto, webgpu,
+ * native, wasm, cpu) when set, else the notebook's default — reads quick mode (GENLAB_QUICK=1)
+ * and prints both. Every notebook reads tensors with `await data()`, so any backend works.
+ * `deno task notebooks --backend webgpu` and `deno task jupyter --backend webgpu` set the
+ * variable for the kernel. */
+export async function setupNotebook(
+  options: { backend?: BackendName } = {},
+): Promise<NotebookSetup> {
+  const fromEnv = Deno.env.get("GENLAB_BACKEND") || undefined;
+  if (fromEnv !== undefined && !isBackendName(fromEnv)) {
+    throw new UserInputError(
+      `GENLAB_BACKEND='${fromEnv}' is not a backend: use one of ${BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  const backend = await setupBackend({ backend: fromEnv ?? options.backend ?? "auto" });
+  const quick = Deno.env.get("GENLAB_QUICK") === "1";
+  console.log(
+    `backend: ${backend.name}, ${backend.threads} thread(s)` +
+      `${fromEnv ? " (GENLAB_BACKEND)" : ""}; quick mode: ${quick}`,
+  );
+  return { backend, quick };
+}
+
+/** Show an image grid inline: `await showImages(x)` as a cell's last expression (or keep the
+ * returned object and end the cell with it). Async because the pixels are read with
+ * `await images.data()` (the webgpu backend has no synchronous reads). Does not dispose `images`. */
+export async function showImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<unknown> {
+  const png = await imageGridPng(images, options);
   if (!jupyter) return `(image grid: ${png.length} bytes of PNG)`;
   return jupyter.image(png);
 }

@@ -1,7 +1,7 @@
 /**
  * The one PNG writer: image batches → a grid PNG (fast-png).
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { encode } from "fast-png";
 
 export interface GridOptions {
@@ -15,17 +15,32 @@ export interface GridOptions {
   range?: "[-1,1]" | "[0,1]";
 }
 
-/** A grid of NHWC images (1 or 3 channels) as PNG bytes. Does not dispose `images`. */
-export function imageGridPng(images: tf.Tensor4D, options: GridOptions = {}): Uint8Array {
-  const [n, height, width, channels] = images.shape;
+/** A grid of NHWC images (1 or 3 channels) as PNG bytes. Does not dispose `images`. Async: the
+ * pixels are read with `await images.data()`, which every backend (webgpu too) supports. */
+export async function imageGridPng(
+  images: tf.Tensor4D,
+  options: GridOptions = {},
+): Promise<Uint8Array> {
+  return gridPng(await images.data(), images.shape, options);
+}
+
+/** The same grid from values already on the CPU (row-major NHWC, shape [n, h, w, c]). */
+export function gridPng(
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number, number],
+  options: GridOptions = {},
+): Uint8Array {
+  const [n, height, width, channels] = shape;
   if (channels !== 1 && channels !== 3) {
-    throw new Error(`imageGridPng: 1 or 3 channels, got ${channels}`);
+    throw new Error(`image grid: 1 or 3 channels, got ${channels}`);
+  }
+  if (values.length !== n * height * width * channels) {
+    throw new Error(`image grid: ${values.length} values for shape [${shape}]`);
   }
   const columns = options.columns ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / columns);
   const padding = options.padding ?? 2;
   const scale = options.scale ?? 2;
-  const values = images.dataSync();
   const toByte = options.range === "[0,1]"
     ? (v: number) => v * 255
     : (v: number) => (v + 1) * 127.5;
