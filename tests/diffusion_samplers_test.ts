@@ -36,6 +36,7 @@ import {
   sampleLoop,
 } from "../lib/models/diffusion/samplers.ts";
 import { UserInputError } from "../lib/util/errors.ts";
+import { parseCell } from "../experiments/ddpm_vs_ddim.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { maxAbsDiff, useBackend } from "./helpers.ts";
 
@@ -448,4 +449,18 @@ Deno.test("zero terminal SNR: DDIM runs from pure noise with v-prediction; ε-pr
       sampleDiffusion(new Denoiser(gaussianNet(zero, "v"), "epsilon", zero), method, [1, 1, 1, 1]),
     UserInputError,
   );
+});
+
+Deno.test("exp:ddpm_vs_ddim cells parse to sampling methods; bad cells are one-line errors", () => {
+  assert.deepEqual(parseCell("ddpm-1000"), { sampler: "ddpm", steps: 1000 });
+  assert.deepEqual(parseCell("ddim-50-eta0"), { sampler: "ddim", steps: 50, eta: 0 });
+  assert.deepEqual(parseCell("ddim-20-eta0.5"), { sampler: "ddim", steps: 20, eta: 0.5 });
+  assert.deepEqual(parseCell("dpmpp-2m-20"), { sampler: "dpmpp-2m", steps: 20 });
+  assert.deepEqual(parseCell("heun-10"), { sampler: "heun", steps: 10 });
+  for (const bad of ["ddim", "heun-10-eta1", "plms-20", "ddim-x-eta0"]) {
+    assert.throws(() => parseCell(bad), UserInputError, bad);
+  }
+  // NFE per cell as the study reports it.
+  assert.equal(makeSampler(schedule, parseCell("heun-20")).points.length, 39);
+  assert.equal(makeSampler(schedule, parseCell("dpmpp-2m-20")).points.length, 20);
 });

@@ -7,6 +7,7 @@
  * and bits/dim on the test split (and on as many training images, for the generalization gap);
  * `--nll-n` caps the images scored, `--no-fid` skips the sample metrics.
  */
+import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
 import { bitsPerDim } from "../metrics/likelihood.ts";
@@ -49,7 +50,7 @@ export async function runEval(
       ...likelihood,
       run: paths.root,
       checkpoint_step: step,
-      backend: sampling,
+      backend,
       wall_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
       commit: gitCommit(),
       command: ["deno", "task", "eval", ...Deno.args.slice(1)].join(" "),

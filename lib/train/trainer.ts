@@ -388,7 +388,7 @@ export async function writeArtifactGrids(
       try {
         await grid.images.data();
         const path = `${dir}/${name}.png`;
-        await writeFileAtomic(path, imageGridPng(grid.images, { columns: grid.columns }));
+        await writeFileAtomic(path, await imageGridPng(grid.images, { columns: grid.columns }));
         written.push(path);
       } finally {
         grid.images.dispose();

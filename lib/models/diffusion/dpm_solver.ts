@@ -57,9 +57,10 @@ export class DpmSolverPlusPlus2M implements Sampler {
         sigmaPoint(this.schedule, sigma)
       );
     } else {
-      const timesteps = spacing === "linspace"
-        ? spacedTimesteps(T, Math.min(steps + 1, T), "linspace").slice(0, steps)
-        : spacedTimesteps(T, steps, spacing);
+      // diffusers: linspace and leading place S + 1 points and drop the one at 0.
+      const timesteps = spacing === "trailing"
+        ? spacedTimesteps(T, steps, spacing)
+        : spacedTimesteps(T, Math.min(steps + 1, T), spacing).slice(0, steps);
       this.points = timesteps.map((t) => timestepPoint(this.schedule, t));
     }
     this.timesteps = this.points.map((p) => p.t);

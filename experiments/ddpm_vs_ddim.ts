@@ -1,0 +1,314 @@
+/**
+ * The DDPM-vs-DDIM study: one trained `ddpm` model, many samplers, the same n and seeds for
+ * every cell; wall time of sampling and classifier FID/KID/IS/precision/recall of the samples
+ * against the test split (lib/metrics/evaluate.ts).
+ *
+ *   deno task exp:ddpm_vs_ddim --run runs/ddpm-fashion-mnist-… [--n 1024] [--cells ddpm-1000,ddim-50-eta0]
+ *   deno task exp:ddpm_vs_ddim --quick --n 64       # trains a tiny model first (smoke test)
+ *
+ * Cells: ddpm-<S> | ddim-<S>-eta<η> | dpmpp-2m-<S> | heun-<S> | euler-<S> (S = sampling steps;
+ * Heun makes 2S − 1 network evaluations). Writes <out>/results.json (raw, rewritten after every
+ * cell so a long run keeps what it measured), <out>/table.md, <out>/fid_vs_time.vl.json + .png
+ * (vega-lite, FID against sampling wall time, log x) and a 8×8 grid per cell in <out>/grids/
+ * (every cell's first batch starts from the same noise).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Command, InvalidArgumentError } from "commander";
+import { BACKEND_NAMES, type BackendName, setupBackend } from "../lib/backend/mod.ts";
+import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
+import { evaluateSamples } from "../lib/metrics/evaluate.ts";
+import { makeSchedule } from "../lib/models/diffusion/schedule.ts";
+import { makeSampler, type SamplingMethod } from "../lib/models/diffusion/samplers.ts";
+import type { GenerativeModel } from "../lib/models/types.ts";
+import { imageGridPng, renderChart, type VegaLiteSpec } from "../lib/viz/mod.ts";
+import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
+import { UserInputError } from "../lib/util/errors.ts";
+
+export const DEFAULT_CELLS = [
+  "ddim-10-eta0",
+  "ddim-20-eta0",
+  "ddim-50-eta0",
+  "ddim-100-eta0",
+  "dpmpp-2m-10",
+  "dpmpp-2m-20",
+  "heun-10",
+  "heun-20",
+  "ddim-10-eta1",
+  "ddim-20-eta1",
+  "ddim-50-eta1",
+  "ddim-100-eta1",
+  "ddpm-1000",
+  "ddim-1000-eta0",
+  "ddim-1000-eta1",
+];
+
+/** "ddim-50-eta0" → { sampler: "ddim", steps: 50, eta: 0 }. */
+export function parseCell(cell: string): SamplingMethod {
+  const m = cell.match(/^(ddpm|ddim|dpmpp-2m|heun|euler)-(\d+)(?:-eta([0-9.]+))?$/);
+  if (!m || (m[3] !== undefined && m[1] !== "ddim")) {
+    throw new UserInputError(
+      `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η>, dpmpp-2m-<S>, heun-<S> or euler-<S>`,
+    );
+  }
+  const method: SamplingMethod = {
+    sampler: m[1] as SamplingMethod["sampler"],
+    steps: Number(m[2]),
+  };
+  if (m[1] === "ddim") method.eta = Number(m[3] ?? 0);
+  return method;
+}
+
+export interface CellResult {
+  cell: string;
+  sampler: string;
+  steps: number;
+  eta: number | null;
+  nfe: number;
+  n: number;
+  sample_seconds: number;
+  images_per_second: number;
+  eval_seconds: number;
+  classifier_fid: number;
+  classifier_kid_mean: number;
+  classifier_kid_std: number;
+  classifier_is_mean: number | null;
+  precision: number;
+  recall: number;
+}
+
+const fmt = (v: number | null, digits: number) => v === null ? "–" : v.toFixed(digits);
+
+export function markdownTable(rows: CellResult[]): string {
+  const head =
+    "| cell | NFE | sampling wall time (s) | images/s | classifier FID | KID ×10³ | IS | precision | recall |\n" +
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  return head +
+    rows.map((r) =>
+      `| ${r.cell} | ${r.nfe} | ${fmt(r.sample_seconds, 1)} | ${fmt(r.images_per_second, 2)} | ` +
+      `${fmt(r.classifier_fid, 2)} | ${fmt(r.classifier_kid_mean * 1e3, 2)} ± ` +
+      `${fmt(r.classifier_kid_std * 1e3, 2)} | ${fmt(r.classifier_is_mean, 2)} | ` +
+      `${fmt(r.precision, 3)} | ${fmt(r.recall, 3)} |`
+    ).join("\n") + "\n";
+}
+
+export function chartSpec(rows: CellResult[], title: string): VegaLiteSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title,
+    width: 520,
+    height: 300,
+    data: {
+      values: rows.map((r) => ({
+        ...r,
+        family: r.sampler === "ddim" ? `ddim η=${r.eta}` : r.sampler,
+      })),
+    },
+    layer: [
+      {
+        mark: { type: "line", point: true, strokeWidth: 1.5 },
+        encoding: {
+          x: {
+            field: "sample_seconds",
+            type: "quantitative",
+            scale: { type: "log" },
+            title: `sampling wall time for n images (s, log scale)`,
+          },
+          y: {
+            field: "classifier_fid",
+            type: "quantitative",
+            title: "classifier FID (lower is better)",
+          },
+          color: { field: "family", type: "nominal", title: "sampler" },
+          order: { field: "nfe" },
+        },
+      },
+      {
+        mark: { type: "text", dx: 6, dy: -7, fontSize: 9, align: "left" },
+        encoding: {
+          x: { field: "sample_seconds", type: "quantitative", scale: { type: "log" } },
+          y: { field: "classifier_fid", type: "quantitative" },
+          text: { field: "nfe", type: "quantitative" },
+        },
+      },
+    ],
+  };
+}
+
+async function getModel(
+  o: Options,
+): Promise<{ model: GenerativeModel; source: string; dataset: string; T: number }> {
+  if (o.run) {
+    const { model, spec, step, weights } = await loadRun(o.run, "ema");
+    if (spec.model !== "ddpm") {
+      throw new UserInputError(`${o.run} is a ${spec.model} run; the study needs a ddpm run`);
+    }
+    return {
+      model,
+      source: `${o.run} (step ${step}, ${weights} weights)`,
+      dataset: spec.dataset,
+      T: Number(spec.modelConfig.timesteps),
+    };
+  }
+  const spec = resolveSpec("ddpm", {
+    quick: o.quick,
+    steps: o.trainSteps,
+    seed: o.seed,
+    dataset: o.dataset,
+  });
+  const result = await train(spec, { progress: true });
+  return {
+    model: result.model,
+    source: `${result.runDir} (trained here: ${spec.steps} steps${o.quick ? ", --quick" : ""})`,
+    dataset: spec.dataset,
+    T: Number(spec.modelConfig.timesteps),
+  };
+}
+
+interface Options {
+  run?: string;
+  n: number;
+  seed: number;
+  cells: string;
+  batch: number;
+  out: string;
+  backend: BackendName;
+  quick: boolean;
+  trainSteps?: number;
+  dataset?: string;
+}
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 1`);
+    }
+    return n;
+  };
+}
+
+async function main(args: string[]): Promise<void> {
+  const program = new Command("exp:ddpm_vs_ddim")
+    .description("DDPM vs DDIM / DPM-Solver++ / Heun on one trained ddpm model")
+    .option("--run <dir>", "a trained ddpm run (otherwise one is trained first)")
+    .option("--n <n>", "samples per cell (same for every cell)", positiveInt("--n"), 1024)
+    .option(
+      "--seed <seed>",
+      "noise seed (batch b uses seed + b in every cell)",
+      positiveInt("--seed"),
+      1,
+    )
+    .option("--cells <list>", "comma-separated cells", DEFAULT_CELLS.join(","))
+    .option("--batch <b>", "sampling batch size", positiveInt("--batch"), 256)
+    .option("--out <dir>", "output directory", "results/ddpm-vs-ddim")
+    .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(", ")}`, "auto")
+    .option("--quick", "train a tiny model (without --run)", false)
+    .option("--train-steps <n>", "training steps (without --run)", positiveInt("--train-steps"))
+    .option("--dataset <name>", "dataset to train on (without --run)")
+    .exitOverride();
+  program.parse(args, { from: "user" });
+  const o = program.opts<Options>();
+  const cells = o.cells.split(",").map((c) => c.trim()).filter(Boolean);
+  const methods = cells.map(parseCell);
+
+  const started = performance.now();
+  const backend = await setupBackend({ backend: o.backend });
+  const { model, source, dataset, T } = await getModel(o);
+  const schedule = makeSchedule({ timesteps: T });
+  await Deno.mkdir(`${o.out}/grids`, { recursive: true });
+  const meta = {
+    command: `deno task exp:ddpm_vs_ddim ${args.join(" ")}`,
+    commit: gitCommit(),
+    model: source,
+    dataset,
+    n: o.n,
+    seed: o.seed,
+    batch: o.batch,
+    backend: `${backend.name} (${backend.threads} threads)`,
+    started: new Date().toISOString(),
+  };
+  const rows: CellResult[] = [];
+  const save = async (finished: boolean) => {
+    await writeJsonAtomic(`${o.out}/results.json`, {
+      ...meta,
+      finished,
+      wall_seconds: (performance.now() - started) / 1000,
+      cells: rows,
+    });
+    await writeFileAtomic(`${o.out}/table.md`, markdownTable(rows));
+  };
+
+  for (const [i, cell] of cells.entries()) {
+    const method = methods[i];
+    const nfe = makeSampler(schedule, method).points.length;
+    let sampleSeconds = 0, batchIndex = 0;
+    const t0 = performance.now();
+    const scores = await evaluateSamples({
+      n: o.n,
+      dataset,
+      batchSize: o.batch,
+      sample: async (want) => {
+        const s0 = performance.now();
+        const x = await model.sample(want, {
+          seed: o.seed + batchIndex,
+          method: method as unknown as Record<string, string | number>,
+        });
+        await x.data(); // computed, on the host: timed to completion on every backend
+        sampleSeconds += (performance.now() - s0) / 1000;
+        if (batchIndex === 0) {
+          const grid = tf.tidy(() => x.slice([0, 0, 0, 0], [Math.min(64, want), -1, -1, -1]));
+          await writeFileAtomic(`${o.out}/grids/${cell}.png`, imageGridPng(grid as tf.Tensor4D));
+          grid.dispose();
+        }
+        batchIndex++;
+        return x;
+      },
+      onProgress: (done, total) =>
+        console.log(`  ${cell}: ${done}/${total} (${sampleSeconds.toFixed(1)} s sampling)`),
+    });
+    const row: CellResult = {
+      cell,
+      sampler: method.sampler,
+      steps: method.steps!,
+      eta: method.eta ?? null,
+      nfe,
+      n: o.n,
+      sample_seconds: sampleSeconds,
+      images_per_second: o.n / sampleSeconds,
+      eval_seconds: (performance.now() - t0) / 1000 - sampleSeconds,
+      classifier_fid: scores.classifier_fid,
+      classifier_kid_mean: scores.classifier_kid_mean,
+      classifier_kid_std: scores.classifier_kid_std,
+      classifier_is_mean: scores.classifier_is_mean,
+      precision: scores.precision,
+      recall: scores.recall,
+    };
+    rows.push(row);
+    console.log(
+      `${cell}: NFE ${nfe}, ${sampleSeconds.toFixed(1)} s, FID ${scores.classifier_fid.toFixed(2)}`,
+    );
+    await save(false);
+  }
+  await save(true);
+  const spec = chartSpec(rows, `${dataset}: classifier FID vs sampling time (n = ${o.n})`);
+  await writeJsonAtomic(`${o.out}/fid_vs_time.vl.json`, spec);
+  await writeFileAtomic(`${o.out}/fid_vs_time.png`, (await renderChart(spec)).png);
+  model.dispose();
+  console.log(markdownTable(rows));
+  console.log(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s → ${o.out}`);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    if (e instanceof UserInputError) {
+      console.error(e.message);
+      Deno.exit(e.exitCode);
+    }
+    if ((e as { code?: string }).code?.startsWith("commander.")) {
+      Deno.exit((e as { exitCode?: number }).exitCode ?? 1);
+    }
+    throw e;
+  }
+}
