@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { sinusoidalEmbedding } from "../lib/nn/time_embedding.ts";
-import { groupNorm, ParamScope, silu } from "../lib/nn/blocks.ts";
+import { Conv2d, groupNorm, ParamScope, silu } from "../lib/nn/blocks.ts";
 import { scaledDotProductAttention, SelfAttention2d } from "../lib/nn/attention.ts";
 import { UNet, UNET_DEFAULTS, type UNetConfig } from "../lib/models/diffusion/unet.ts";
 import { Rng } from "../lib/util/rng.ts";
@@ -90,6 +90,45 @@ Deno.test("group norm and SiLU: closed-form gradients equal autograd of the plai
   assert.ok(maxAbsDiff(siluGot.dataSync(), siluWant.dataSync()) < 1e-5);
   assert.ok(maxAbsDiff(silu(x).dataSync(), tf.mul(x, tf.sigmoid(x)).dataSync()) < 1e-6);
   tf.dispose([x, gamma, beta, dy, ...want, ...got, siluWant, siluGot]);
+});
+
+Deno.test("conv2d block (one FusedConv2D kernel): value and gradients equal conv2d + bias autograd", async () => {
+  await useBackend("cpu");
+  for (const stride of [1, 2]) {
+    const conv = new Conv2d(ParamScope.root(new Rng(3), `fc${stride}`), 3, 4, { stride });
+    tf.tidy(() => {
+      conv.bias.assign(tf.randomNormal([4], 0, 1, "float32", 4));
+      const x = tf.randomNormal([2, 5, 6, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+      const plain = (a: tf.Tensor4D, k: tf.Tensor4D, b: tf.Tensor) =>
+        tf.add(tf.conv2d(a, k, stride, "same"), b);
+      const dy = tf.randomNormal(
+        plain(x, conv.kernel as tf.Tensor4D, conv.bias).shape,
+        0,
+        1,
+        "float32",
+        6,
+      );
+      const loss = (f: (a: tf.Tensor4D) => tf.Tensor) => () =>
+        tf.sum(tf.mul(f(x), dy)) as tf.Scalar;
+      const want = tf.variableGrads(loss((a) => plain(a, conv.kernel as tf.Tensor4D, conv.bias)), [
+        conv.kernel,
+        conv.bias,
+      ]);
+      const got = tf.variableGrads(loss((a) => conv.apply(a)), [conv.kernel, conv.bias]);
+      assert.ok(Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]) < 1e-4);
+      for (const name of [conv.kernel.name, conv.bias.name]) {
+        assert.ok(maxAbsDiff(got.grads[name].dataSync(), want.grads[name].dataSync()) < 1e-4, name);
+      }
+      // And dx, through a gradient w.r.t. the input.
+      const dxWant = tf.grad((a: tf.Tensor) =>
+        tf.sum(tf.mul(plain(a as tf.Tensor4D, conv.kernel as tf.Tensor4D, conv.bias), dy))
+      )(x);
+      const dxGot = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(conv.apply(a as tf.Tensor4D), dy)))(x);
+      assert.ok(maxAbsDiff(dxGot.dataSync(), dxWant.dataSync()) < 1e-4);
+    });
+    conv.kernel.dispose();
+    conv.bias.dispose();
+  }
 });
 
 Deno.test("attention: hand-computed tiny case, and permutation equivariance over positions", async () => {

@@ -106,6 +106,48 @@ function reductionGrad(kernelName: "Sum" | "Mean"): tf.GradConfig {
   };
 }
 
+/**
+ * A gradient for the FusedConv2D kernel itself (convolution + bias, linear activation, NHWC),
+ * so layers can run it as one kernel (native: the bias is added inside oneDNN) and still get
+ * tfjs' lazy, pruned backward pass: tf.fused.conv2d's customGrad computes dx, dfilter and dbias
+ * eagerly, including dx of a network's first convolution, whose input needs no gradient.
+ */
+const fusedConv2dGrad: tf.GradConfig = {
+  kernelName: "FusedConv2D",
+  inputsToSave: ["x", "filter"],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const g = dy as tf.Tensor4D;
+    const { strides, pad, dataFormat, dilations, activation, dimRoundingMode } = attrs as {
+      strides: [number, number] | number;
+      pad: "valid" | "same" | number;
+      dataFormat?: string;
+      dilations?: [number, number] | number;
+      activation?: string;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const unitDilation = dilations === undefined || dilations === 1 ||
+      (Array.isArray(dilations) && dilations.every((d) => d === 1));
+    if (
+      (activation ?? "linear") !== "linear" || (dataFormat ?? "NHWC") !== "NHWC" || !unitDilation
+    ) {
+      throw new Error("FusedConv2D gradient: only linear NHWC undilated convolutions");
+    }
+    return {
+      x: () => tf.conv2dTranspose(g, filter, x.shape, strides, pad, dimRoundingMode),
+      filter: () =>
+        tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: g }, {
+          strides,
+          pad,
+          dataFormat: "NHWC",
+          ...(dimRoundingMode === undefined ? {} : { dimRoundingMode }),
+          filterShape: filter.shape,
+        }) as tf.Tensor,
+      bias: () => tf.sum(g, [0, 1, 2]),
+    };
+  },
+};
+
 /** Comparison ops are piecewise constant: their gradient is zero. tfjs registers none, so a
  * second-order gradient through leakyRelu/relu (WGAN-GP's penalty) fails with
  * "gradient function not found for Greater". */
@@ -124,6 +166,7 @@ export function registerGradientFixes(): void {
     });
   }
   overrideGradient(fusedBatchNormGrad);
+  if (tf.getGradient("FusedConv2D") === undefined) tf.registerGradient(fusedConv2dGrad);
   overrideGradient(batchMatMulGrad);
   overrideGradient(reductionGrad("Sum"));
   overrideGradient(reductionGrad("Mean"));

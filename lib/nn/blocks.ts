@@ -241,15 +241,14 @@ export class Conv2d {
     this.stride = stride;
   }
 
-  /** The bias rides in the convolution (one pass fewer; native adds it inside oneDNN). */
+  /** One FusedConv2D kernel: the bias rides in the convolution (native: inside oneDNN), and its
+   * registered gradient (lib/backend/gradients.ts) computes only the gradients needed. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.fused.conv2d({
-      x,
-      filter: this.kernel as tf.Tensor4D,
-      strides: this.stride,
-      pad: "same",
-      bias: this.bias,
-    });
+    return tf.engine().runKernel(
+      "FusedConv2D",
+      { x, filter: this.kernel, bias: this.bias },
+      { strides: this.stride, pad: "same", dataFormat: "NHWC", dilations: 1, activation: "linear" },
+    ) as tf.Tensor4D;
   }
 }
 

@@ -17,8 +17,9 @@
  * Numerics: binary ops are exact in float32, so they match tfjs-cpu (which computes in double and
  * rounds) bit for bit except SquaredDifference (one extra rounding). Reductions accumulate in
  * double, like tfjs-cpu's JavaScript loops, so a 50,176-row sum is as accurate as its inputs.
- * exp/sigmoid/tanh use a Cephes-style polynomial (≈1–2 ulp) that vectorises, unlike libm's expf
- * (and sqrtf, which stays scalar: without -fno-math-errno GCC keeps its errno branch).
+ * exp/sigmoid/tanh use a Cephes-style polynomial (≈1–2 ulp) that vectorises, unlike libm's expf.
+ * The library is built with -fno-math-errno (library.ts; nothing here reads errno), so sqrtf
+ * vectorises too — it is correctly rounded either way.
  */
 #include <math.h>
 #include <stdint.h>
@@ -762,28 +763,31 @@ int gl_group_norm(int batch, int positions, int channels, int groups, const floa
     float mu[4096], inv[4096];
     const float *xb = x + (int64_t)b * positions * channels;
     float *yb = y + (int64_t)b * positions * channels;
+    /* Per-channel sums in double, vectorised over the channels of each position (a per-group
+     * inner loop over 4–16 channels does not vectorise), then per group. Two passes (mean, then
+     * squared deviations); this sample's slice is still in cache for the second. */
+    double acc[channels];
+    float mu_c[channels];
+    for (int c = 0; c < channels; c++) acc[c] = 0.0;
+    for (int p = 0; p < positions; p++) {
+      const float *restrict row = xb + (int64_t)p * channels;
+      for (int c = 0; c < channels; c++) acc[c] += row[c];
+    }
     for (int g = 0; g < groups; g++) sum[g] = sq[g] = 0.0;
-    for (int p = 0; p < positions; p++) {
-      const float *row = xb + (int64_t)p * channels;
-      for (int g = 0; g < groups; g++) {
-        float s = 0.0f;
-        for (int k = 0; k < per; k++) s += row[g * per + k];
-        sum[g] += s;
-      }
-    }
+    for (int c = 0; c < channels; c++) sum[c / per] += acc[c];
     for (int g = 0; g < groups; g++) mu[g] = (float)(sum[g] / count);
+    for (int c = 0; c < channels; c++) {
+      mu_c[c] = mu[c / per];
+      acc[c] = 0.0;
+    }
     for (int p = 0; p < positions; p++) {
-      const float *row = xb + (int64_t)p * channels;
-      for (int g = 0; g < groups; g++) {
-        float s = 0.0f;
-        const float m = mu[g];
-        for (int k = 0; k < per; k++) {
-          const float d = row[g * per + k] - m;
-          s += d * d;
-        }
-        sq[g] += s;
+      const float *restrict row = xb + (int64_t)p * channels;
+      for (int c = 0; c < channels; c++) {
+        const float d = row[c] - mu_c[c];
+        acc[c] += d * d;
       }
     }
+    for (int c = 0; c < channels; c++) sq[c / per] += acc[c];
     for (int g = 0; g < groups; g++) {
       inv[g] = (float)(1.0 / sqrt(sq[g] / count + (double)eps));
       mean_out[b * groups + g] = mu[g];
@@ -812,8 +816,8 @@ int gl_group_norm(int batch, int positions, int channels, int groups, const floa
 }
 
 /* With silu = 1 the op is SiLU(GN(x)) and dy is the gradient of its output: the gradient at the
- * norm's output, dy·σ(y)·(1 + y·(1 − σ(y))) with y = x̂·γ + β recomputed from x, replaces dy in
- * both passes, so neither y nor that gradient is ever stored. */
+ * norm's output, dy·σ(y)·(1 + y·(1 − σ(y))) with y = x̂·γ + β recomputed from x, replaces dy
+ * (y is never stored; the first pass parks that gradient in dx, where the second reads it). */
 static inline float silu_back(float dy, float y) {
   const float s = sigmoid_f(y);
   return dy * (s * (1.0f + y * (1.0f - s)));
@@ -850,9 +854,12 @@ int gl_group_norm_grad(int batch, int positions, int channels, int groups, const
         const float *restrict xr = x + base + (int64_t)p * channels;
         const float *restrict dr = dy + base + (int64_t)p * channels;
         if (silu) {
+          /* The gradient at GN's output goes to dx now and is read back (from cache) below. */
+          float *restrict keep = dx + base + (int64_t)p * channels;
           for (int c = 0; c < channels; c++) {
             const float xh = (xr[c] - mu_c[c]) * inv_c[c];
             const float d = silu_back(dr[c], xh * gamma[c] + beta[c]);
+            keep[c] = d;
             sum_dy[c] += d;
             sum_dyx[c] += d * xh;
           }
@@ -886,11 +893,7 @@ int gl_group_norm_grad(int batch, int positions, int channels, int groups, const
         const float *restrict dr = dy + base + (int64_t)p * channels;
         float *restrict out = dx + base + (int64_t)p * channels;
         if (silu) {
-          for (int c = 0; c < channels; c++) {
-            const float xh = (xr[c] - mu_c[c]) * inv_c[c];
-            const float d = silu_back(dr[c], xh * gamma[c] + beta[c]);
-            out[c] = d * A[c] + xr[c] * B[c] + C[c];
-          }
+          for (int c = 0; c < channels; c++) out[c] = out[c] * A[c] + xr[c] * B[c] + C[c];
         } else {
           for (int c = 0; c < channels; c++) out[c] = dr[c] * A[c] + xr[c] * B[c] + C[c];
         }
@@ -1039,10 +1042,6 @@ static int variable_at(const int64_t *starts, int count, int64_t at) {
   return lo;
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-/* sqrtf of v ≥ 0 never sets errno; without this GCC keeps a scalar errno branch. */
-__attribute__((optimize("no-math-errno")))
-#endif
 static void adam_range(const void *p, int64_t begin, int64_t end) {
   const OptimCtx *c = (const OptimCtx *)p;
   for (int i = variable_at(c->starts, c->count, begin); i < c->count && c->starts[i] < end; i++) {
@@ -1056,16 +1055,20 @@ static void adam_range(const void *p, int64_t begin, int64_t end) {
     float *restrict w1 = (float *)(c->heap + o[4]);
     float *restrict m1 = (float *)(c->heap + o[5]);
     float *restrict v1 = (float *)(c->heap + o[6]);
+    /* Locals, so the stores below cannot alias the parameters (the loop vectorises). */
     const float l2 = c->decoupled ? 0.0f : c->decay;
     const float shrink = c->decoupled ? c->lr * c->decay : 0.0f;
+    const float beta1 = c->beta1, one_minus_beta1 = c->one_minus_beta1;
+    const float beta2 = c->beta2, one_minus_beta2 = c->one_minus_beta2;
+    const float bias1 = c->bias1, bias2 = c->bias2, eps = c->eps, minus_lr = -c->lr;
     for (int64_t k = from; k < to; k++) {
       const float grad = g[k] + l2 * w[k];
-      const float mk = m[k] * c->beta1 + grad * c->one_minus_beta1;
-      const float vk = v[k] * c->beta2 + (grad * grad) * c->one_minus_beta2;
-      const float update = (mk / c->bias1) / (sqrtf(vk / c->bias2) + c->eps);
+      const float mk = m[k] * beta1 + grad * one_minus_beta1;
+      const float vk = v[k] * beta2 + (grad * grad) * one_minus_beta2;
+      const float update = (mk / bias1) / (sqrtf(vk / bias2) + eps);
       m1[k] = mk;
       v1[k] = vk;
-      w1[k] = (w[k] - shrink * w[k]) + update * -c->lr;
+      w1[k] = (w[k] - shrink * w[k]) + update * minus_lr;
     }
   }
 }

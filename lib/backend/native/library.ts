@@ -149,6 +149,8 @@ function compile(openblas: string, withDnnl: boolean): string {
     "-O3",
     "-march=native",
     "-fopenmp",
+    // sqrtf without an errno branch, so loops over it vectorise (no genlab code reads errno).
+    "-fno-math-errno",
     "-fPIC",
     "-shared",
     "-Wall",
