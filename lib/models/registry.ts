@@ -5,10 +5,18 @@
 import { UserInputError } from "../util/errors.ts";
 import type { ModelEntry } from "./types.ts";
 import { dcganEntry } from "./gan/dcgan.ts";
+import { ganEntry } from "./gan/gan.ts";
+import { acganEntry, cganEntry } from "./gan/conditional.ts";
+import { wganEntry, wganGpEntry } from "./gan/wgan.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
+  [ganEntry.name]: ganEntry,
+  [cganEntry.name]: cganEntry,
+  [acganEntry.name]: acganEntry,
+  [wganEntry.name]: wganEntry,
+  [wganGpEntry.name]: wganGpEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {
