@@ -124,7 +124,11 @@ export function buildProgram(): Command {
 
   program.command("demo")
     .description("train a DCGAN on MNIST (≤ 5 min on 2 cores) and print where the results are")
-    .option("--steps <n>", "training steps", positiveInt("--steps"))
+    .option(
+      "--steps <n>",
+      "train exactly n steps (default: a wall-clock budget)",
+      positiveInt("--steps"),
+    )
     .option("--seed <n>", "random seed", nonNegativeInt("--seed"), 0)
     .option("--backend <name>", BACKEND_HELP, backendName, "auto")
     .option("--out <dir>", "run directory")

@@ -8,6 +8,7 @@ import { Rng, type RngState } from "../util/rng.ts";
 import { UserInputError } from "../util/errors.ts";
 import type { ImageDataset } from "./dataset.ts";
 import { scalePixels } from "./transforms.ts";
+import { sampleToy2d, type Toy2dName } from "./toy2d.ts";
 
 export interface IteratorState {
   epoch: number;
@@ -79,3 +80,40 @@ export class BatchIterator {
     this.#cursor = state.cursor;
   }
 }
+
+/** Batches of fresh points from a toy 2-D distribution (`toy:<name>`), as [N, 1, 1, 2] tensors
+ * (see lib/data/toy2d.ts). The data are infinite, so there are no epochs; the state is the RNG
+ * (`cursor` counts batches), and a resumed run draws exactly the points it would have drawn. */
+export class PointIterator {
+  #rng: Rng;
+  #batches = 0;
+
+  constructor(readonly name: Toy2dName, readonly batchSize: number, seed: number) {
+    if (batchSize < 1 || batchSize > 1_000_000) {
+      throw new UserInputError(`--batch must be between 1 and 1000000 for toy:${name}`);
+    }
+    this.#rng = new Rng(seed);
+  }
+
+  get epoch(): number {
+    return 0;
+  }
+
+  next(): Batch {
+    const points = sampleToy2d(this.name, this.batchSize, this.#rng);
+    this.#batches++;
+    return { x: tf.tensor4d(points, [this.batchSize, 1, 1, 2]) };
+  }
+
+  state(): IteratorState {
+    return { epoch: 0, cursor: this.#batches, rng: this.#rng.state() };
+  }
+
+  restore(state: IteratorState): void {
+    this.#rng = Rng.fromState(state.rng);
+    this.#batches = state.cursor;
+  }
+}
+
+/** What the trainer iterates over: image batches or point batches. */
+export type DataIterator = BatchIterator | PointIterator;

@@ -55,3 +55,50 @@ export function sampleToy2d(name: Toy2dName, n: number, rng: Rng): Float32Array 
   }
   return out;
 }
+
+/** The mixture components of the two mode-collapse testbeds (centres and per-axis std), as
+ * sampled above: what the diagnostics (lib/models/gan/diagnostics.ts) count modes against. */
+export function toy2dModes(name: Toy2dName): { centers: Array<[number, number]>; sigma: number } {
+  switch (name) {
+    case "8gaussians":
+      return {
+        centers: Array.from({ length: 8 }, (_, k) =>
+          [
+            2 * Math.cos((2 * Math.PI * k) / 8),
+            2 * Math.sin((2 * Math.PI * k) / 8),
+          ] as [number, number]),
+        sigma: 0.02,
+      };
+    case "25gaussians":
+      return {
+        centers: Array.from({ length: 25 }, (_, k) => [(k % 5) - 2, Math.floor(k / 5) - 2]),
+        sigma: 0.05,
+      };
+    default:
+      throw new Error(`'${name}' is not a mixture of gaussians: modes only for 8/25gaussians`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2-D points as a training dataset: `toy:<name>` (e.g. `toy:8gaussians`)
+//
+// The trainer and the model contract speak NHWC tensors; a batch of points is served as
+// [N, 1, 1, 2] (one "pixel" with two channels: x and y), so `Batch`, `sample()` and the
+// checkpoint/iterator machinery stay unchanged. Models flatten it to [N, 2]. Points are in data
+// units (the ring has radius 2), not scaled to [-1, 1]: generators for points end in a linear layer.
+
+export const TOY_DATASET_PREFIX = "toy:";
+export const TOY_DATASETS = TOY2D_NAMES.map((n) => `${TOY_DATASET_PREFIX}${n}`);
+
+export function isToyDatasetName(name: string): boolean {
+  return name.startsWith(TOY_DATASET_PREFIX) &&
+    (TOY2D_NAMES as readonly string[]).includes(name.slice(TOY_DATASET_PREFIX.length));
+}
+
+/** `toy:8gaussians` → `8gaussians`. */
+export function toyName(dataset: string): Toy2dName {
+  return dataset.slice(TOY_DATASET_PREFIX.length) as Toy2dName;
+}
+
+/** Shape of a point "image" (so configs validate as for image datasets). */
+export const TOY_SHAPE = { height: 1, width: 1, channels: 2 } as const;

@@ -12,6 +12,9 @@ import { vqvaeEntry } from "./vae/vqvae.ts";
 import { pixelCnnEntry } from "./autoregressive/pixelcnn.ts";
 import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
 import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
+import { ganEntry } from "./gan/gan.ts";
+import { acganEntry, cganEntry } from "./gan/conditional.ts";
+import { wganEntry, wganGpEntry } from "./gan/wgan.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
@@ -26,6 +29,11 @@ export const MODELS: Record<string, ModelEntry<any>> = {
   [gatedPixelCnnEntry.name]: gatedPixelCnnEntry,
   [realNvpEntry.name]: realNvpEntry,
   [niceEntry.name]: niceEntry,
+  [ganEntry.name]: ganEntry,
+  [cganEntry.name]: cganEntry,
+  [acganEntry.name]: acganEntry,
+  [wganEntry.name]: wganEntry,
+  [wganGpEntry.name]: wganGpEntry,
 };
 
 export function getModelEntry(name: string): ModelEntry {

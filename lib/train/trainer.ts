@@ -8,7 +8,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { backendInfo, heartbeat } from "../backend/mod.ts";
-import { BatchIterator, type IteratorState } from "../data/iterator.ts";
+import {
+  BatchIterator,
+  type DataIterator,
+  type IteratorState,
+  PointIterator,
+} from "../data/iterator.ts";
 import {
   IMAGE_DATASETS,
   IMAGE_SHAPES,
@@ -16,6 +21,9 @@ import {
   isImageDatasetName,
   loadImageDataset,
 } from "../data/mod.ts";
+import { isToyDatasetName, sampleToy2d, TOY_DATASETS, TOY_SHAPE, toyName } from "../data/toy2d.ts";
+import { Rng } from "../util/rng.ts";
+import { filmStripSpec, type PointFrame, scatterSpec } from "../viz/points.ts";
 import { UserInputError } from "../util/errors.ts";
 import { getModelEntry } from "../models/registry.ts";
 import type { GenerativeModel } from "../models/types.ts";
@@ -63,6 +71,9 @@ export interface TrainOptions {
   stopAfter?: number;
   /** Called after every step (notebooks use it for live output). */
   onStep?: (step: number, losses: Record<string, number>) => void;
+  /** Stop (with a checkpoint and the final artifacts) once training has used this many seconds
+   * of wall time in this process, even before `spec.steps` (the demo's time budget). */
+  maxSeconds?: number;
 }
 
 export interface TrainResult {
@@ -114,12 +125,12 @@ export function resolveSpec(
     "--set",
   );
   const dataset = flags.dataset ?? entry.defaultDataset;
-  if (!isImageDatasetName(dataset)) {
+  if (!isImageDatasetName(dataset) && !isToyDatasetName(dataset)) {
     throw new UserInputError(
-      `unknown dataset '${dataset}': use one of ${IMAGE_DATASETS.join(", ")}`,
+      `unknown dataset '${dataset}': use one of ${[...IMAGE_DATASETS, ...TOY_DATASETS].join(", ")}`,
     );
   }
-  const shape = IMAGE_SHAPES[dataset];
+  const shape = isImageDatasetName(dataset) ? IMAGE_SHAPES[dataset] : TOY_SHAPE;
   entry.config.checkData(modelConfig, shape);
   const steps = flags.steps ?? quickSteps ?? 1000;
   return {
@@ -138,6 +149,18 @@ export function resolveSpec(
 
 async function buildModel(spec: TrainSpec) {
   const entry = getModelEntry(spec.model);
+  if (isToyDatasetName(spec.dataset)) {
+    // 2-D points served as [N, 1, 1, 2] (lib/data/toy2d.ts); fresh points every batch.
+    const dataSpec = { range: "[-1,1]" as const, ...TOY_SHAPE, numClasses: 0 };
+    const model = entry.create(spec.modelConfig, dataSpec, spec.seed);
+    const iterator = new PointIterator(toyName(spec.dataset), spec.batch, spec.seed + 1);
+    const dataset = {
+      name: spec.dataset,
+      count: Infinity,
+      provenance: `generated in code (lib/data/toy2d.ts), seed ${spec.seed + 1}`,
+    };
+    return { model, iterator: iterator as DataIterator, dataset };
+  }
   const dataset = await loadImageDataset(spec.dataset, "train");
   const dataSpec = {
     range: "[-1,1]" as const,
@@ -148,7 +171,7 @@ async function buildModel(spec: TrainSpec) {
   };
   const model = entry.create(spec.modelConfig, dataSpec, spec.seed);
   const iterator = new BatchIterator(dataset, spec.batch, model.dataSpec.range, spec.seed + 1);
-  return { model, iterator, dataset };
+  return { model, iterator: iterator as DataIterator, dataset };
 }
 
 /** Train a new run (`spec`) or continue one (`resume` = its run dir). */
@@ -196,7 +219,11 @@ export async function train(
     await writeJsonAtomic(paths.config, {
       spec,
       model: { name: model.name, config: model.config, dataSpec: model.dataSpec },
-      dataset: { name: dataset.name, count: dataset.count, provenance: dataset.provenance },
+      dataset: {
+        name: dataset.name,
+        count: Number.isFinite(dataset.count) ? dataset.count : "unlimited",
+        provenance: dataset.provenance,
+      },
       backend: backendInfo(),
       versions: {
         deno: Deno.version.deno,
@@ -226,6 +253,7 @@ export async function train(
   }
 
   const gridSeed = spec.seed + 7919;
+  const frames: PointFrame[] = [];
   const startTime = performance.now();
   const seconds = () => elapsedBefore + (performance.now() - startTime) / 1000;
   let tensorBaseline = -1;
@@ -273,10 +301,12 @@ export async function train(
         }
       }
       if (step % spec.sampleEvery === 0 || step === spec.steps) {
-        await writeSampleGrid(model, ema, paths, step, spec.sampleCount, gridSeed);
+        await writePreview(model, ema, paths, step, spec, gridSeed, frames);
         await writeLossChart(history, paths, spec);
       }
-      const stopping = interrupted || stepsThisProcess === options.stopAfter;
+      const outOfTime = options.maxSeconds !== undefined &&
+        (performance.now() - startTime) / 1000 >= options.maxSeconds;
+      const stopping = interrupted || stepsThisProcess === options.stopAfter || outOfTime;
       if (step % spec.checkpointEvery === 0 || step === spec.steps || stopping) {
         await writeCheckpoint(model, ema, iterator, paths, step, seconds());
         lastCheckpointStep = step;
@@ -303,8 +333,10 @@ export async function train(
   }
 
   const samplesPng = `${paths.samples}/final.png`;
-  await writeSampleGrid(model, ema, paths, step, spec.sampleCount, gridSeed, samplesPng);
-  await writeArtifactGrids(model, paths.samples, dataset, spec.sampleCount, gridSeed);
+  await writePreview(model, ema, paths, step, spec, gridSeed, frames, samplesPng);
+  if ("images" in dataset) {
+    await writeArtifactGrids(model, paths.samples, dataset, spec.sampleCount, gridSeed);
+  }
   const chartPng = await writeLossChart(history, paths, spec);
   const wallSeconds = seconds();
   const tail = history.slice(-Math.min(50, history.length));
@@ -317,6 +349,7 @@ export async function train(
     steps: step,
     finished: step >= spec.steps,
     wallSeconds: Number(wallSeconds.toFixed(2)),
+    ...(options.maxSeconds !== undefined ? { maxSeconds: options.maxSeconds } : {}),
     meanLossesLast50: finalLosses,
     samples: samplesPng,
     chart: chartPng,
@@ -401,6 +434,46 @@ export async function writeArtifactGrids(
   return written;
 }
 
+/** The periodic sample artifact: an image grid, or for point datasets a scatter of generated
+ * points over real ones (plus, at the end, a film strip of all frames so far: samples/film.png,
+ * and the points themselves in samples/points-<step>.json). */
+async function writePreview(
+  model: GenerativeModel,
+  ema: Ema | null,
+  paths: RunPaths,
+  step: number,
+  spec: TrainSpec,
+  seed: number,
+  frames: PointFrame[],
+  path?: string,
+): Promise<string> {
+  if (!isToyDatasetName(spec.dataset)) {
+    return writeSampleGrid(model, ema, paths, step, spec.sampleCount, seed, path);
+  }
+  const count = Math.max(spec.sampleCount, 500);
+  const draw = () => model.sample(count, { seed });
+  const samples = await (ema ? ema.withAveraged(draw) : draw());
+  const points = Array.from(await samples.data());
+  samples.dispose();
+  const real = sampleToy2d(toyName(spec.dataset), count, new Rng(seed));
+  const frame = { step, points };
+  if (frames.at(-1)?.step !== step) frames.push(frame);
+  const name = `step-${String(step).padStart(6, "0")}`;
+  await writeJsonAtomic(`${paths.samples}/points-${name.slice(5)}.json`, { step, points });
+  const out = path ?? `${paths.samples}/${name}.png`;
+  const { png } = await renderChart(
+    scatterSpec(real, frame, { title: `${spec.model}, step ${step}` }),
+  );
+  await writeFileAtomic(out, png);
+  if (path) {
+    const strip = await renderChart(
+      filmStripSpec(real, frames.slice(-8), { title: `${spec.model} on ${spec.dataset}` }),
+    );
+    await writeFileAtomic(`${paths.samples}/film.png`, strip.png);
+  }
+  return out;
+}
+
 async function writeLossChart(
   history: Array<Record<string, number>>,
   paths: RunPaths,
@@ -434,7 +507,7 @@ async function writeLossChart(
 async function writeCheckpoint(
   model: GenerativeModel,
   ema: Ema | null,
-  iterator: BatchIterator,
+  iterator: DataIterator,
   paths: RunPaths,
   step: number,
   elapsedSeconds: number,
@@ -471,7 +544,7 @@ async function writeCheckpoint(
 
 async function restoreCheckpoint(
   model: GenerativeModel,
-  iterator: BatchIterator | null,
+  iterator: DataIterator | null,
   path: string,
   ema: Ema | null,
 ): Promise<CheckpointExtra> {

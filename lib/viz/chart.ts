@@ -71,3 +71,39 @@ export function lossChartSpec(
     },
   };
 }
+
+/** A GAN's two stories over steps, stacked: the losses (keys ending in "loss"), and what D says
+ * about real and generated samples (d_real = mean D(x), d_fake = mean D(G(z)); or a WGAN's
+ * w_estimate). At the equilibrium D(x) = D(G(z)) = ½. */
+export function ganChartSpec(
+  rows: Array<Record<string, number>>,
+  options: { title?: string; width?: number } = {},
+): VegaLiteSpec {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const lossKeys = keys.filter((k) => k.endsWith("loss"));
+  const outputKeys = keys.filter((k) => ["d_real", "d_fake", "w_estimate"].includes(k));
+  const panel = (panelKeys: string[], title: string) => {
+    const spec = lossChartSpec(rows, { keys: panelKeys, width: options.width ?? 480, height: 160 });
+    const { $schema: _schema, ...rest } = spec as unknown as Record<string, unknown>;
+    return {
+      ...rest,
+      title,
+      encoding: {
+        ...(rest.encoding as Record<string, unknown>),
+        y: { field: "value", type: "quantitative", title },
+      },
+    };
+  };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: options.title ?? "GAN training",
+    vconcat: [
+      panel(lossKeys, "losses"),
+      panel(
+        outputKeys,
+        outputKeys.includes("w_estimate") ? "critic's W₁ estimate" : "D(x) and D(G(z))",
+      ),
+    ],
+    resolve: { scale: { color: "independent" } },
+  } as VegaLiteSpec;
+}

@@ -70,6 +70,12 @@ export async function showImages(images: tf.Tensor4D, options: GridOptions = {})
   return jupyter.image(png);
 }
 
+/** Show PNG bytes inline (e.g. a run's samples/film.png). */
+export function showPng(png: Uint8Array): unknown {
+  if (!jupyter) return `(image: ${png.length} bytes of PNG)`;
+  return jupyter.image(png);
+}
+
 /** Base64 in chunks: `btoa(String.fromCharCode(...bytes))` overflows the call stack past ~125 KB. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";

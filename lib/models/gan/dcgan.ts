@@ -98,8 +98,14 @@ export function buildGenerator(config: DcganConfig, data: DataSpec, rng: Rng): t
   });
 }
 
-/** D: x → conv(f, s2) → LReLU → conv(2f, s2) → BN → LReLU → flatten → dense(1) (a logit). */
-export function buildDiscriminator(config: DcganConfig, data: DataSpec, rng: Rng): tf.Sequential {
+/** D: x → conv(f, s2) → LReLU → conv(2f, s2) → BN → LReLU → flatten → dense(1) (a logit).
+ * `outputs` > 1 widens the last layer (ACGAN: a source logit plus class logits). */
+export function buildDiscriminator(
+  config: DcganConfig,
+  data: DataSpec,
+  rng: Rng,
+  outputs = 1,
+): tf.Sequential {
   const { discriminatorFilters: f, kernelSize } = config;
   return tf.sequential({
     name: "discriminator",
@@ -126,7 +132,7 @@ export function buildDiscriminator(config: DcganConfig, data: DataSpec, rng: Rng
         : []),
       tf.layers.leakyReLU({ alpha: 0.2 }),
       tf.layers.flatten(),
-      tf.layers.dense({ units: 1, kernelInitializer: dcganNormal(rng) }),
+      tf.layers.dense({ units: outputs, kernelInitializer: dcganNormal(rng) }),
     ],
   });
 }

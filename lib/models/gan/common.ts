@@ -1,0 +1,106 @@
+/**
+ * Pieces shared by the GAN family (gan, cgan, acgan, wgan, wgan-gp): one optimizer step that
+ * also reads back named statistics (D(x), D(G(z)), …), the trainable variables of a tf.layers
+ * model, the MLP used on 2-D points and by the vanilla GAN, and label conditioning.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../../util/rng.ts";
+import { glorotUniform } from "../../nn/init.ts";
+import type { DataSpec } from "../types.ts";
+
+/** Toy 2-D datasets arrive as [N, 1, 1, 2] "images" (lib/data/toy2d.ts). */
+export function isPointData(data: Pick<DataSpec, "height" | "width" | "channels">): boolean {
+  return data.height === 1 && data.width === 1 && data.channels === 2;
+}
+
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** minimize `objective` over `variables` with `optimizer`; return the loss and every statistic the
+ * objective reported (scalars it computed on the way, e.g. mean D(x)), as plain numbers. */
+export async function optimizeStep(
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  objective: () => { loss: tf.Scalar; stats?: Record<string, tf.Scalar> },
+): Promise<Record<string, number>> {
+  const kept: Record<string, tf.Scalar> = {};
+  const loss = tf.tidy(() =>
+    optimizer.minimize(
+      () => {
+        const { loss, stats } = objective();
+        for (const [key, value] of Object.entries(stats ?? {})) kept[key] = tf.keep(value);
+        return loss;
+      },
+      true,
+      variables,
+    )!
+  );
+  const names = ["loss", ...Object.keys(kept)];
+  const tensors = [loss, ...Object.values(kept)];
+  const values = await Promise.all(tensors.map((t) => t.data()));
+  tensors.forEach((t) => t.dispose());
+  return Object.fromEntries(names.map((name, i) => [name, values[i][0]]));
+}
+
+/** Mean of σ(logits): the average probability D assigns to "real". */
+export function meanProbability(logits: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.sigmoid(logits));
+}
+
+/** A multilayer perceptron: `hidden` dense layers with `activation`, then a dense output.
+ * Goodfellow et al. (2014) used MLPs for both G and D. */
+export function buildMlp(options: {
+  name: string;
+  inputDim: number;
+  hiddenUnits: number;
+  hiddenLayers: number;
+  activation: "relu" | "leakyRelu";
+  outputUnits: number;
+  outputActivation: "tanh" | "linear";
+  rng: Rng;
+}): tf.Sequential {
+  const layers: tf.layers.Layer[] = [];
+  for (let i = 0; i < options.hiddenLayers; i++) {
+    layers.push(tf.layers.dense({
+      ...(i === 0 ? { inputShape: [options.inputDim] } : {}),
+      units: options.hiddenUnits,
+      kernelInitializer: glorotUniform(options.rng),
+    }));
+    layers.push(
+      options.activation === "relu" ? tf.layers.reLU() : tf.layers.leakyReLU({ alpha: 0.2 }),
+    );
+  }
+  layers.push(tf.layers.dense({
+    ...(options.hiddenLayers === 0 ? { inputShape: [options.inputDim] } : {}),
+    units: options.outputUnits,
+    activation: options.outputActivation,
+    kernelInitializer: glorotUniform(options.rng),
+  }));
+  return tf.sequential({ name: options.name, layers });
+}
+
+/** One-hot labels [N, K] from int labels. */
+export function oneHotLabels(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
+  return tf.tidy(() => tf.oneHot(tf.cast(labels, "int32"), numClasses).cast("float32"));
+}
+
+/** Condition an image batch on its labels (Mirza & Osindero 2014): append K constant channels,
+ * channel k = 1 where the label is k. [N,H,W,C] ⊕ [N,K] → [N,H,W,C+K]. */
+export function appendLabelMaps(images: tf.Tensor4D, oneHot: tf.Tensor2D): tf.Tensor4D {
+  const [n, h, w] = images.shape;
+  const k = oneHot.shape[1];
+  const maps = tf.mul(tf.reshape(oneHot, [n, 1, 1, k]), tf.ones([1, h, w, 1]));
+  return tf.concat([images, maps], 3) as tf.Tensor4D;
+}
+
+/** Labels for n samples: the requested ones, or a balanced cycle 0,1,…,K−1,0,1,… */
+export function sampleLabels(n: number, numClasses: number, requested?: number[]): number[] {
+  if (requested) {
+    if (requested.length !== n) {
+      throw new Error(`sample: got ${requested.length} labels for ${n} samples`);
+    }
+    return requested;
+  }
+  return Array.from({ length: n }, (_, i) => i % numClasses);
+}

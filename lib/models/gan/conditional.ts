@@ -1,0 +1,222 @@
+/**
+ * Class-conditional GANs on DCGAN's networks (lib/models/gan/dcgan.ts):
+ *
+ *  - **cGAN** — Mirza & Osindero, "Conditional Generative Adversarial Nets" (2014), eq. 2:
+ *    min_G max_D E[log D(x|y)] + E[log(1 − D(G(z|y)|y))]. G sees z ⊕ one-hot(y); D sees the image
+ *    with K label channels appended (channel k is 1 where y = k), so D judges "a real *y*".
+ *  - **ACGAN** — Odena, Olah & Shlens, "Conditional Image Synthesis with Auxiliary Classifier
+ *    GANs" (2017), eqs. 2–3: D sees only the image and outputs a source logit plus K class logits.
+ *    L_S = log-likelihood of the right source, L_C = of the right class; D maximizes L_S + L_C,
+ *    G maximizes L_C − L_S (here with the non-saturating form of −L_S for G).
+ *
+ * Both need labelled data (MNIST, Fashion-MNIST). Fakes in a D step use the real batch's labels
+ * (so the label distribution is the data's); `sample(n, {labels})` takes any labels, default a
+ * cycle 0, 1, …, K−1, 0, … (one row per class in a 10-wide grid).
+ *
+ * Layout: config → model → registry entries.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.ts";
+import type { WeightOwner } from "../../nn/state.ts";
+import { UserInputError } from "../../util/errors.ts";
+import { Rng } from "../../util/rng.ts";
+import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import { type ConfigOf, defineConfig, int, number } from "../config.ts";
+import { buildDiscriminator, buildGenerator, DCGAN_DEFAULTS } from "./dcgan.ts";
+import {
+  appendLabelMaps,
+  meanProbability,
+  oneHotLabels,
+  optimizeStep,
+  sampleLabels,
+  trainableVariables,
+} from "./common.ts";
+
+// ---------------------------------------------------------------------------------------------
+// config
+
+const SHARED = {
+  latentDim: int(100, { min: 1, max: 4096 }, "dimension of the latent z ~ N(0, I)"),
+  generatorFilters: int(64, { min: 1, max: 1024 }, "channels of G's last hidden layer"),
+  discriminatorFilters: int(64, { min: 1, max: 1024 }, "channels of D's first conv layer"),
+  learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate (DCGAN: 2e-4)"),
+  beta1: number(0.5, { min: 0, lt: 1 }, "Adam β₁"),
+};
+const sidesDivisibleBy4 = (_c: unknown, data: { height: number; width: number }) =>
+  data.height % 4 === 0 && data.width % 4 === 0
+    ? undefined
+    : `needs labelled images with sides divisible by 4, got ${data.height}×${data.width}`;
+
+export const CGAN_CONFIG = defineConfig("cgan", SHARED, { dataRules: [sidesDivisibleBy4] });
+export type CganConfig = ConfigOf<typeof CGAN_CONFIG>;
+
+export const ACGAN_CONFIG = defineConfig("acgan", {
+  ...SHARED,
+  classWeight: number(1, { min: 0, max: 100 }, "weight of the auxiliary class loss L_C"),
+}, { dataRules: [sidesDivisibleBy4] });
+export type AcganConfig = ConfigOf<typeof ACGAN_CONFIG>;
+
+// ---------------------------------------------------------------------------------------------
+// model
+
+export class ConditionalGan implements GenerativeModel {
+  readonly rng: Rng;
+  readonly numClasses: number;
+  /** z ⊕ one-hot(y) → image. */
+  readonly generator: tf.Sequential;
+  /** cgan: image ⊕ label maps → logit; acgan: image → [source logit, K class logits]. */
+  readonly discriminator: tf.Sequential;
+  readonly #generatorOptimizer: tf.AdamOptimizer;
+  readonly #discriminatorOptimizer: tf.AdamOptimizer;
+
+  constructor(
+    readonly name: "cgan" | "acgan",
+    readonly config: CganConfig & { classWeight?: number },
+    readonly dataSpec: DataSpec,
+    numClasses: number,
+    seed: number,
+  ) {
+    if (numClasses < 2) {
+      throw new UserInputError(
+        `${name} needs a labelled dataset (e.g. --dataset mnist), got one with ${numClasses} classes`,
+      );
+    }
+    this.numClasses = numClasses;
+    this.rng = new Rng(seed);
+    const initRng = this.rng.fork();
+    const dcgan = { ...DCGAN_DEFAULTS, ...config };
+    this.generator = buildGenerator(
+      { ...dcgan, latentDim: config.latentDim + numClasses },
+      dataSpec,
+      initRng,
+    );
+    this.discriminator = name === "cgan"
+      ? buildDiscriminator(
+        dcgan,
+        { ...dataSpec, channels: dataSpec.channels + numClasses },
+        initRng,
+      )
+      : buildDiscriminator(dcgan, dataSpec, initRng, 1 + numClasses);
+    this.#generatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
+    this.#discriminatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
+  }
+
+  #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
+    return tf.randomNormal([n, this.config.latentDim], 0, 1, "float32", seed);
+  }
+
+  #generate(z: tf.Tensor2D, oneHot: tf.Tensor2D, training: boolean): tf.Tensor4D {
+    return this.generator.apply(tf.concat([z, oneHot], 1), { training }) as tf.Tensor4D;
+  }
+
+  /** Source logits [N, 1] and (acgan) class logits [N, K] of D. */
+  #discriminate(x: tf.Tensor4D, oneHot: tf.Tensor2D): { source: tf.Tensor; classes?: tf.Tensor } {
+    if (this.name === "cgan") {
+      return {
+        source: this.discriminator.apply(appendLabelMaps(x, oneHot), {
+          training: true,
+        }) as tf.Tensor,
+      };
+    }
+    const out = this.discriminator.apply(x, { training: true }) as tf.Tensor2D;
+    return {
+      source: tf.slice(out, [0, 0], [-1, 1]),
+      classes: tf.slice(out, [0, 1], [-1, this.numClasses]),
+    };
+  }
+
+  #classLoss(classLogits: tf.Tensor, oneHot: tf.Tensor2D): tf.Scalar {
+    return tf.losses.softmaxCrossEntropy(oneHot, classLogits) as tf.Scalar;
+  }
+
+  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
+    if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
+    const n = batch.x.shape[0];
+    const oneHot = oneHotLabels(batch.labels, this.numClasses);
+    const weight = this.config.classWeight ?? 1;
+    const zD = this.#latent(n);
+    const fake = tf.tidy(() => this.#generate(zD, oneHot, true));
+    const d = await optimizeStep(
+      this.#discriminatorOptimizer,
+      trainableVariables(this.discriminator),
+      () => {
+        const real = this.#discriminate(batch.x, oneHot);
+        const gen = this.#discriminate(fake, oneHot);
+        let loss = discriminatorLoss(real.source, gen.source);
+        const stats: Record<string, tf.Scalar> = {
+          d_real: meanProbability(real.source),
+          d_fake: meanProbability(gen.source),
+        };
+        if (real.classes && gen.classes) {
+          const classLoss: tf.Scalar = tf.add(
+            this.#classLoss(real.classes, oneHot),
+            this.#classLoss(gen.classes, oneHot),
+          );
+          stats.class_loss = classLoss;
+          loss = tf.add(loss, tf.mul(weight, classLoss));
+        }
+        return { loss, stats };
+      },
+    );
+    const zG = this.#latent(n);
+    const g = await optimizeStep(
+      this.#generatorOptimizer,
+      trainableVariables(this.generator),
+      () => {
+        const gen = this.#discriminate(this.#generate(zG, oneHot, true), oneHot);
+        let loss = nonSaturatingGeneratorLoss(gen.source);
+        if (gen.classes) loss = tf.add(loss, tf.mul(weight, this.#classLoss(gen.classes, oneHot)));
+        return { loss };
+      },
+    );
+    tf.dispose([oneHot, zD, fake, zG]);
+    const { loss: dLoss, ...dStats } = d;
+    return { d_loss: dLoss, g_loss: g.loss, ...dStats };
+  }
+
+  sample(n: number, options: SampleOptions = {}): Promise<tf.Tensor4D> {
+    const labels = sampleLabels(n, this.numClasses, options.labels);
+    return Promise.resolve(tf.tidy(() => {
+      const oneHot = oneHotLabels(tf.tensor1d(labels, "int32"), this.numClasses);
+      return this.#generate(this.#latent(n, options.seed), oneHot, false);
+    }));
+  }
+
+  weightGroups(): Record<string, WeightOwner> {
+    return { generator: this.generator, discriminator: this.discriminator };
+  }
+
+  optimizers(): Record<string, tf.Optimizer> {
+    return { generator: this.#generatorOptimizer, discriminator: this.#discriminatorOptimizer };
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+    this.discriminator.dispose();
+    this.#generatorOptimizer.dispose();
+    this.#discriminatorOptimizer.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// registry entries
+
+const QUICK = { generatorFilters: 16, discriminatorFilters: 16, steps: 20, batch: 16 };
+
+export const cganEntry: ModelEntry<CganConfig> = {
+  name: "cgan",
+  description: "conditional GAN (Mirza & Osindero 2014) on DCGAN's networks: G(z, y), D(x, y)",
+  config: CGAN_CONFIG,
+  quick: QUICK,
+  defaultDataset: "mnist",
+  create: (config, data, seed) => new ConditionalGan("cgan", config, data, data.numClasses, seed),
+};
+
+export const acganEntry: ModelEntry<AcganConfig> = {
+  name: "acgan",
+  description: "ACGAN (Odena et al. 2017): G(z, y); D(x) → real/fake logit + class logits",
+  config: ACGAN_CONFIG,
+  quick: QUICK,
+  defaultDataset: "mnist",
+  create: (config, data, seed) => new ConditionalGan("acgan", config, data, data.numClasses, seed),
+};
