@@ -23,7 +23,14 @@ export * from "./lib/models/gan/diagnostics.ts";
 export * from "./lib/models/diffusion/unet.ts";
 export * from "./lib/models/diffusion/ddpm_model.ts";
 export * from "./lib/models/vae/gaussian.ts";
-export * from "./lib/models/vae/networks.ts";
+export {
+  buildConvDecoder,
+  buildConvEncoder,
+  type ConvCoderOptions,
+  flatInput,
+  gaussianEncode,
+  withCondition,
+} from "./lib/models/vae/networks.ts";
 export * from "./lib/models/vae/likelihoods.ts";
 export * from "./lib/models/vae/ae.ts";
 export * from "./lib/models/vae/vae.ts";

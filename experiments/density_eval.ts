@@ -38,7 +38,7 @@ const t0 = performance.now();
 const images = await model.sample(n, { seed: Number(opts.seed) });
 await images.data();
 const sampleSeconds = (performance.now() - t0) / 1000;
-await Deno.writeFile(`${runDir}/samples/eval-samples.png`, imageGridPng(images));
+await Deno.writeFile(`${runDir}/samples/eval-samples.png`, await imageGridPng(images));
 images.dispose();
 
 const report = {

@@ -26,7 +26,7 @@ export async function classAgreement(
   for (let start = 0; start < labels.length; start += batch) {
     const chunk = labels.slice(start, start + batch);
     const images = await sample(chunk, (options.seed ?? 0) + start);
-    const { probs, classes } = extractor.extract(images);
+    const { probs, classes } = await extractor.extract(images);
     images.dispose();
     if (!probs) throw new Error("classAgreement: the feature extractor has no class output");
     chunk.forEach((label, i) => {

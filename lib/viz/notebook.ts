@@ -106,7 +106,7 @@ export async function showChart(spec: VegaLiteSpec): Promise<void> {
 
 /** Display an image grid now (for loops, where a cell's last expression cannot show each one). */
 export async function displayImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<void> {
-  const png = imageGridPng(images, options);
+  const png = await imageGridPng(images, options);
   if (!jupyter) {
     console.log(`(image grid: ${png.length} bytes of PNG)`);
     return;

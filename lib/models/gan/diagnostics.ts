@@ -96,7 +96,7 @@ export async function classHistogram(
 ): Promise<ClassHistogram> {
   const extractor = await loadFeatureExtractor({ dataset });
   try {
-    const batch = extractor.extract(images);
+    const batch = await extractor.extract(images);
     if (!batch.probs) throw new Error(`the ${dataset} feature model has no class output`);
     const k = batch.classes;
     const histogram = new Array(k).fill(0);
