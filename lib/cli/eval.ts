@@ -148,6 +148,7 @@ async function evaluateNll(
     const batchSize = 100;
     let total = 0;
     const started = performance.now();
+    let lastReport = started;
     for (let i = 0; i < n; i += batchSize) {
       const idx = rows.subarray(i, Math.min(n, i + batchSize));
       const pixels = new Uint8Array(idx.length * dims);
@@ -159,6 +160,10 @@ async function evaluateNll(
       try {
         const nll = await model.nll!({ x, labels }, { importanceSamples: k });
         for (const v of nll) total += v;
+        if (performance.now() - lastReport > 30_000) {
+          lastReport = performance.now();
+          console.error(`eval: NLL ${split} ${i + idx.length}/${n} images`);
+        }
       } finally {
         tf.dispose([x, labels]);
       }
