@@ -300,3 +300,23 @@ Deno.test("vae --quick trains through the trainer (with artifact grids) and eval
   assert.ok(Math.abs(metrics.nll_test_bits_per_dim - bpd) < 1e-4);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("VAE: β and KL warm-up weight only the training loss's KL term", async () => {
+  await useBackend("cpu");
+  const vae = new Vae(
+    { ...VAE_DEFAULTS, latentDim: 2, hiddenUnits: 8, hiddenLayers: 1, beta: 4, klWarmupSteps: 100 },
+    SHAPE,
+    0,
+  );
+  assert.equal(vae.klWeight(0), 0);
+  assert.equal(vae.klWeight(25), 1);
+  assert.equal(vae.klWeight(100), 4);
+  assert.equal(vae.klWeight(1000), 4);
+  const x = tf.randomUniform([3, 28, 28, 1], 0, 1, "float32", 1).greater(0.5)
+    .toFloat() as tf.Tensor4D;
+  const losses = await vae.trainStep({ x }, 50); // weight 2
+  assert.ok(Math.abs(losses.loss - (losses.recon + 2 * losses.kl)) < 1e-3 * losses.loss);
+  assert.ok(Math.abs(losses.neg_elbo - (losses.recon + losses.kl)) < 1e-9);
+  x.dispose();
+  vae.dispose();
+});

@@ -5,7 +5,7 @@
  *
  * Likelihood models (those with `nll`): `--iwae-k k` also reports −log p(x) in nats per image
  * and bits/dim on the test split (and on as many training images, for the generalization gap);
- * `--nll-n` caps the images scored, `--no-fid` skips the sample metrics.
+ * `--nll-n` / `--nll-train-n` cap the images scored, `--no-fid` skips the sample metrics.
  */
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../backend/mod.ts";
@@ -29,6 +29,7 @@ export async function runEval(
     out?: string;
     iwaeK?: number;
     nllN?: number;
+    nllTrainN?: number;
     fid?: boolean;
   } & SamplingFlags,
 ): Promise<void> {
@@ -42,7 +43,13 @@ export async function runEval(
     if (!model.nll) {
       throw new UserInputError(`${spec.model} has no likelihood: drop --iwae-k`);
     }
-    likelihood = await evaluateNll(model, spec.dataset, flags.iwaeK, flags.nllN, flags.seed);
+    likelihood = await evaluateNll(
+      model,
+      spec.dataset,
+      flags.iwaeK,
+      { test: flags.nllN, train: flags.nllTrainN ?? flags.nllN },
+      flags.seed,
+    );
   }
   if (flags.fid === false) {
     model.dispose();
@@ -151,22 +158,25 @@ async function evaluateNll(
   model: GenerativeModel,
   datasetName: string,
   k: number,
-  limit: number | undefined,
+  limit: { test?: number; train?: number },
   seed: number,
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { iwae_k: k };
   const { height, width, channels } = model.dataSpec;
   const dims = height * width * channels;
-  let count = 0;
+  let testCount = 0;
   for (const split of ["test", "train"] as const) {
     const dataset = await loadImageDataset(datasetName, split);
-    if (split === "test") count = Math.min(limit ?? dataset.count, dataset.count);
-    const n = Math.min(count, dataset.count);
+    // Default: the whole test split, and as many training images.
+    const n = split === "test"
+      ? (testCount = Math.min(limit.test ?? dataset.count, dataset.count))
+      : Math.min(limit.train ?? testCount, dataset.count);
     // A seeded subset (the splits are stored in class order).
     const rows = new Rng(seed + 17).permutation(dataset.count).subarray(0, n);
     const batchSize = 100;
     let total = 0;
     const started = performance.now();
+    let lastReport = started;
     for (let i = 0; i < n; i += batchSize) {
       const idx = rows.subarray(i, Math.min(n, i + batchSize));
       const pixels = new Uint8Array(idx.length * dims);
@@ -178,6 +188,10 @@ async function evaluateNll(
       try {
         const nll = await model.nll!({ x, labels }, { importanceSamples: k });
         for (const v of nll) total += v;
+        if (performance.now() - lastReport > 30_000) {
+          lastReport = performance.now();
+          console.error(`eval: NLL ${split} ${i + idx.length}/${n} images`);
+        }
       } finally {
         tf.dispose([x, labels]);
       }

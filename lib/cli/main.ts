@@ -105,6 +105,11 @@ export function buildProgram(): Command {
       "images scored for the NLL (default: the whole test split)",
       positiveInt("--nll-n"),
     )
+    .option(
+      "--nll-train-n <count>",
+      "training images scored for the train/test gap (default: as many as test)",
+      positiveInt("--nll-train-n"),
+    )
     .option("--no-fid", "skip the sample metrics (FID/KID/IS, precision/recall)")
     .action(runEval);
 

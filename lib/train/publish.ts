@@ -23,6 +23,21 @@ export async function publishRun(runDir: string, resultsDir: string): Promise<st
     [`${paths.charts}/losses.svg`, "losses.svg"],
     [`${paths.root}/metrics.json`, "eval-metrics.json"],
   ];
+  // The model's own grids (GenerativeModel.artifacts: reconstructions, interpolations, …) and
+  // any extra report JSON an experiment wrote into the run dir.
+  for await (const entry of Deno.readDir(paths.samples)) {
+    if (entry.name.endsWith(".png") && !/^(step-|final)/.test(entry.name)) {
+      copies.push([`${paths.samples}/${entry.name}`, `samples-${entry.name}`]);
+    }
+  }
+  for await (const entry of Deno.readDir(paths.root)) {
+    if (
+      entry.isFile && entry.name.endsWith(".json") &&
+      !["config.json", "summary.json", "metrics.json"].includes(entry.name)
+    ) {
+      copies.push([`${paths.root}/${entry.name}`, entry.name]);
+    }
+  }
   const written: string[] = [];
   for (const [from, to] of copies) {
     if (!(await exists(from))) continue;

@@ -17,7 +17,6 @@ import {
   bernoulliNll,
   discretizedLogisticLogProb,
   normalLogPdf,
-  sumPerExample,
 } from "../../metrics/likelihood.ts";
 import type { DataSpec } from "../types.ts";
 
@@ -31,17 +30,24 @@ export interface PixelLikelihood {
   readonly range: DataSpec["range"];
   /** Data as the likelihood sees it (gaussian: uniformly dequantized with `seed`). */
   prepare(x: tf.Tensor4D, seed: number): tf.Tensor4D;
-  /** log p(x | params) per example, [N]. params: [N, H, W, C·paramsPerPixel]. */
-  logProb(x: tf.Tensor4D, params: tf.Tensor4D): tf.Tensor1D;
+  /** log p(x | params), summed over the last three (H, W, C) axes. params: [..., H, W,
+   * C·paramsPerPixel]; leading axes broadcast against x's (e.g. x [1, N, H, W, C] against
+   * params [S, N, H, W, 2C] for S importance samples, without tiling x). */
+  logProb(x: tf.Tensor, params: tf.Tensor): tf.Tensor;
   /** The decoder's mean image in [-1, 1] (what grids show). */
   mean(params: tf.Tensor4D): tf.Tensor4D;
   /** Nats to add to a (continuous) NLL to get the discrete one: gaussian D·log 128, else 0. */
   discreteOffset(dims: number): number;
 }
 
-function splitParams(params: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-  const c = params.shape[3] / 2;
-  return tf.split(params, [c, c], 3) as [tf.Tensor4D, tf.Tensor4D];
+function splitParams<T extends tf.Tensor>(params: T): [T, T] {
+  const c = params.shape[params.rank - 1] / 2;
+  return tf.split(params, [c, c], -1) as [T, T];
+}
+
+/** Sum over the last three axes (H, W, C): per-image totals with any leading axes. */
+function sumImage(t: tf.Tensor): tf.Tensor {
+  return t.sum([-3, -2, -1]);
 }
 
 const bernoulli: PixelLikelihood = {
@@ -49,7 +55,7 @@ const bernoulli: PixelLikelihood = {
   paramsPerPixel: 1,
   range: "binary",
   prepare: (x) => x.clone(),
-  logProb: (x, logits) => tf.tidy(() => sumPerExample(bernoulliNll(x, logits)).neg()),
+  logProb: (x, logits) => tf.tidy(() => sumImage(bernoulliNll(x, logits)).neg()),
   mean: (logits) => tf.tidy(() => tf.sigmoid(logits).mul(2).sub(1) as tf.Tensor4D),
   discreteOffset: () => 0,
 };
@@ -62,9 +68,9 @@ const logistic: PixelLikelihood = {
   logProb: (x, params) =>
     tf.tidy(() => {
       const [mean, logScale] = splitParams(params);
-      return sumPerExample(
-        discretizedLogisticLogProb(x, mean, logScale.clipByValue(-7, 5)),
-      );
+      // tf.where does not broadcast: give x the parameters' shape first (a cheap broadcast add).
+      const xFull = x.add(tf.zerosLike(mean));
+      return sumImage(discretizedLogisticLogProb(xFull, mean, logScale.clipByValue(-7, 5)));
     }),
   mean: (params) => tf.tidy(() => splitParams(params)[0].clipByValue(-1, 1) as tf.Tensor4D),
   discreteOffset: () => 0,
@@ -85,7 +91,7 @@ const gaussian: PixelLikelihood = {
   logProb: (x, params) =>
     tf.tidy(() => {
       const [mean, logVar] = splitParams(params);
-      return sumPerExample(normalLogPdf(x, mean, logVar.clipByValue(-12, 4)));
+      return sumImage(normalLogPdf(x, mean, logVar.clipByValue(-12, 4)));
     }),
   mean: (params) => tf.tidy(() => splitParams(params)[0].clipByValue(-1, 1) as tf.Tensor4D),
   discreteOffset: (dims) => dims * Math.log(128),

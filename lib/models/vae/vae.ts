@@ -74,7 +74,7 @@ function vaeOptions(defaults: { latentDim: number }) {
       "importance samples k of nll() (IWAE bound)",
     ),
     iwaeChunkRows: int(
-      20_000,
+      2_000,
       { min: 1, max: 1_000_000 },
       "decoder rows (samples × images) per IWAE pass: bounds memory, not the result",
     ),
@@ -201,7 +201,7 @@ export class Vae implements GenerativeModel {
       const eps = tf.randomNormal(mean.shape, 0, 1, "float32", seed);
       const z = reparameterize(mean, logVar, eps) as tf.Tensor2D;
       return {
-        logLikelihood: this.likelihood.logProb(x, this.decodeParams(z, labels)),
+        logLikelihood: this.likelihood.logProb(x, this.decodeParams(z, labels)) as tf.Tensor1D,
         kl: gaussianKlToStandard(mean, logVar),
       };
     });
@@ -266,10 +266,12 @@ export class Vae implements GenerativeModel {
           const z = reparameterize(mean, logVar, eps); // [s, n, d]
           const flat = z.reshape([s * n, this.config.latentDim]) as tf.Tensor2D;
           const labels = y ? Array.from({ length: s }, () => y).flat() : undefined;
+          const params = this.decodeParams(flat, labels);
+          // x [1, n, ...] broadcasts against params [s, n, ...]: no tiled copy of x.
           const logPx = this.likelihood.logProb(
-            tf.tile(x, [s, 1, 1, 1]) as tf.Tensor4D,
-            this.decodeParams(flat, labels),
-          ).reshape([s, n]);
+            x.expandDims(0),
+            params.reshape([s, n, ...params.shape.slice(1)]),
+          );
           return logPx.add(standardNormalLogPdf(z)).sub(diagonalNormalLogPdf(z, mean, logVar));
         });
         const values = await logWeights.data();
