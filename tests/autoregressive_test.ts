@@ -17,6 +17,7 @@ import {
 import { DiscreteAutoregressive } from "../lib/models/autoregressive/discrete.ts";
 import { PIXELCNN_CONFIG } from "../lib/models/autoregressive/pixelcnn.ts";
 import { GATED_PIXELCNN_CONFIG } from "../lib/models/autoregressive/gated_pixelcnn.ts";
+import { PixelRnnNetwork } from "../lib/models/autoregressive/pixelrnn.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { useBackend } from "./helpers.ts";
 
@@ -265,4 +266,43 @@ Deno.test("autoregressive image models: trainStep, nll and sample keep tensor co
     tf.dispose([x, labels]);
     model.dispose();
   }
+});
+
+Deno.test("PixelRNN (Row LSTM): causal by gradients; the cached-state sampler step = full pass", async () => {
+  await useBackend("cpu");
+  const net = new PixelRnnNetwork(new Rng(12), {
+    inChannels: 1,
+    outChannels: 3,
+    filters: 6,
+    layers: 2,
+    kernelSize: 3,
+    firstKernel: 3,
+  });
+  assertCausal((x) => net.apply(x), [1, 5, 5, 1], true);
+  // Triangular receptive field (seed 002): from (4, 1) the context widens one column per row up
+  // (the 1×3 state-to-state conv; stacking layers does not widen it), so (3, 3) is never seen
+  // although it precedes (4, 1) — the Row LSTM's own blind region; (1, 4) is.
+  const d = dependence((x) => net.apply(x), [1, 5, 5, 1], 4, 1);
+  assert.ok(d[3][2] > 0);
+  assert.equal(d[3][3], 0);
+  assert.ok(d[1][4] > 0);
+  const model = new DiscreteAutoregressive(net, 3, 5, 5, "scalar");
+  const values = tf.tidy(() => tf.randomUniform([2, 5, 5, 1], 0, 3, "float32", 13).floor());
+  const full = model.logits(values as tf.Tensor4D);
+  const stepper = net.rowStepper(2);
+  for (let i = 0; i < 5; i++) {
+    const top = Math.max(0, i - stepper.inputRows);
+    const crop = tf.tidy(() =>
+      model.encode(values.slice([0, top, 0, 0], [2, i - top + 1, 5, 1]) as tf.Tensor4D)
+    );
+    const row = stepper.row(crop);
+    const a = row.dataSync();
+    const b = full.slice([0, i, 0, 0], [2, 1, 5, 3]).dataSync();
+    for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-5, `row ${i}`);
+    stepper.commit(crop);
+    tf.dispose([crop, row]);
+  }
+  stepper.dispose();
+  tf.dispose([values, full]);
+  model.dispose();
 });

@@ -8,12 +8,14 @@ import { dcganEntry } from "./gan/dcgan.ts";
 import { pixelCnnEntry } from "./autoregressive/pixelcnn.ts";
 import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
 import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
+import { pixelRnnEntry } from "./autoregressive/pixelrnn.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
   [dcganEntry.name]: dcganEntry,
   [pixelCnnEntry.name]: pixelCnnEntry,
   [gatedPixelCnnEntry.name]: gatedPixelCnnEntry,
+  [pixelRnnEntry.name]: pixelRnnEntry,
   [realNvpEntry.name]: realNvpEntry,
   [niceEntry.name]: niceEntry,
 };
