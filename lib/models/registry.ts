@@ -15,6 +15,7 @@ import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
 import { ganEntry } from "./gan/gan.ts";
 import { acganEntry, cganEntry } from "./gan/conditional.ts";
 import { wganEntry, wganGpEntry } from "./gan/wgan.ts";
+import { pixelRnnEntry } from "./autoregressive/pixelrnn.ts";
 
 // deno-lint-ignore no-explicit-any
 export const MODELS: Record<string, ModelEntry<any>> = {
@@ -27,6 +28,7 @@ export const MODELS: Record<string, ModelEntry<any>> = {
   [vqvaeEntry.name]: vqvaeEntry,
   [pixelCnnEntry.name]: pixelCnnEntry,
   [gatedPixelCnnEntry.name]: gatedPixelCnnEntry,
+  [pixelRnnEntry.name]: pixelRnnEntry,
   [realNvpEntry.name]: realNvpEntry,
   [niceEntry.name]: niceEntry,
   [ganEntry.name]: ganEntry,

@@ -28,6 +28,21 @@ export interface CausalNetwork {
   /** Output row i reads input rows ≥ i − receptiveRows only. */
   readonly receptiveRows: number;
   readonly variables: tf.Variable[];
+  /** Recurrent networks (PixelRNN) can sample row by row from a cached state instead of
+   * recomputing every row above: see RowStepper. */
+  rowStepper?(n: number): RowStepper;
+  dispose(): void;
+}
+
+/** Incremental evaluation for recurrent networks: the state of rows < i is kept, so the logits of
+ * row i cost one step, not a pass over rows 0 … i. */
+export interface RowStepper {
+  /** Rows of input the step needs: the crop passed in is rows i − inputRows … i. */
+  readonly inputRows: number;
+  /** Logits of row i, [n, 1, W, C_out], from the encoded crop; the state is not advanced. */
+  row(crop: tf.Tensor4D, labels?: tf.Tensor1D): tf.Tensor4D;
+  /** Row i is final: advance the state with it. */
+  commit(crop: tf.Tensor4D, labels?: tf.Tensor1D): void;
   dispose(): void;
 }
 
@@ -108,24 +123,30 @@ export class DiscreteAutoregressive {
     const values = new Int32Array(n * h * w);
     const given = options.given;
     const labels = options.labels ? tf.tensor1d(options.labels, "int32") : undefined;
-    const reach = this.network.receptiveRows;
+    const stepper = this.network.rowStepper?.(n);
+    const reach = stepper ? stepper.inputRows : this.network.receptiveRows;
     const total = h * w;
+    const cropOf = (i: number) => {
+      const top = Math.max(0, i - reach);
+      const rows = i - top + 1;
+      const crop = new Float32Array(n * rows * w);
+      for (let b = 0; b < n; b++) {
+        crop.set(values.subarray(b * total + top * w, b * total + (i + 1) * w), b * rows * w);
+      }
+      return tf.tensor4d(crop, [n, rows, w, 1]);
+    };
     try {
       for (let i = 0; i < h; i++) {
-        const top = Math.max(0, i - reach);
-        const rows = i - top + 1;
         for (let j = 0; j < w; j++) {
           const pixel = i * w + j;
           const allGiven = given !== undefined &&
             Array.from({ length: n }, (_, b) => given[b * total + pixel]).every((v) => v >= 0);
           if (!allGiven) {
-            const crop = new Float32Array(n * rows * w);
-            for (let b = 0; b < n; b++) {
-              crop.set(values.subarray(b * total + top * w, b * total + (i + 1) * w), b * rows * w);
-            }
             const probs = tf.tidy(() => {
-              const logits = this.logits(tf.tensor4d(crop, [n, rows, w, 1]), labels);
-              const at = logits.slice([0, rows - 1, j, 0], [n, 1, 1, -1]).reshape([n, -1]);
+              const crop = this.encode(cropOf(i));
+              const logits = stepper ? stepper.row(crop, labels) : this.network.apply(crop, labels);
+              const last = logits.shape[1] - 1;
+              const at = logits.slice([0, last, j, 0], [n, 1, 1, -1]).reshape([n, -1]);
               return k === 2 ? tf.sigmoid(at) : tf.softmax(at);
             });
             const p = await probs.data();
@@ -153,9 +174,11 @@ export class DiscreteAutoregressive {
           }
           options.onProgress?.(pixel + 1, total);
         }
+        if (stepper) tf.tidy(() => stepper.commit(this.encode(cropOf(i)), labels));
       }
     } finally {
       labels?.dispose();
+      stepper?.dispose();
     }
     return values;
   }
