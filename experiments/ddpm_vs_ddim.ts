@@ -257,7 +257,10 @@ async function main(args: string[]): Promise<void> {
         sampleSeconds += (performance.now() - s0) / 1000;
         if (batchIndex === 0) {
           const grid = tf.tidy(() => x.slice([0, 0, 0, 0], [Math.min(64, want), -1, -1, -1]));
-          await writeFileAtomic(`${o.out}/grids/${cell}.png`, await imageGridPng(grid as tf.Tensor4D));
+          await writeFileAtomic(
+            `${o.out}/grids/${cell}.png`,
+            await imageGridPng(grid as tf.Tensor4D),
+          );
           grid.dispose();
         }
         batchIndex++;

@@ -87,7 +87,7 @@ export async function runEval(
   };
   let lastReport = 0;
   const scores = await evaluateSamples({
-    sample: (n) => model.sample(n, { seed: seeds.seed() }),
+    sample,
     n: flags.n,
     dataset: spec.dataset,
     onProgress: (done, total) => {
