@@ -5,10 +5,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { MODELS } from "../models/registry.ts";
-import { loadRun, resolveSpec, train } from "../train/trainer.ts";
-import { openRunDir } from "../train/run_dir.ts";
+import { loadRun, planLoad, planResume, resolveSpec, train } from "../train/trainer.ts";
+import { defaultRunDir, openRunDir, runPaths } from "../train/run_dir.ts";
+import { RunLock } from "../train/lock.ts";
+import { checkMemory, MAX_SAMPLE_COUNT, SAMPLE_FLOATS_PER_PIXEL } from "../train/spec.ts";
+import { verifyRun } from "../train/verify.ts";
+import { loadImageDataset } from "../data/mod.ts";
 import { imageGridPng } from "../viz/png.ts";
-import { writeFileAtomic } from "../util/files.ts";
+import { exists, writeFileAtomic } from "../util/files.ts";
+import { errorContext } from "../util/errors.ts";
 import { UsageError } from "./common.ts";
 
 interface TrainFlags {
@@ -48,11 +53,38 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
     checkpointEvery: flags.checkpointEvery,
     modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
   });
-  if (flags.resume) await openRunDir(flags.resume);
-  await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
-  const result = spec
-    ? await train(spec, { out: flags.out, progress: flags.progress })
-    : await train({ resume: flags.resume!, steps: flags.steps }, { progress: flags.progress });
+  // One writer per run dir: take its lock, then check every file we will trust (config,
+  // checkpoints, metrics, data) — all before the backend prints anything.
+  const root = flags.resume
+    ? (await openRunDir(flags.resume)).root
+    : flags.out ?? defaultRunDir(spec!.model, spec!.dataset);
+  errorContext.runDir = root;
+  const created = !flags.resume && !(await exists(root));
+  if (!flags.resume && await exists(runPaths(root).config)) {
+    throw new UsageError(
+      `${root} already holds a run: pass --resume ${root} to continue it, or choose another --out`,
+    );
+  }
+  await Deno.mkdir(root, { recursive: true });
+  const lock = await RunLock.acquire(root);
+  let result;
+  try {
+    let plan = null;
+    try {
+      if (flags.resume) plan = await planResume(flags.resume, flags.steps);
+      else await loadImageDataset(spec!.dataset, "train");
+      await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
+    } catch (error) {
+      if (created) await Deno.remove(root, { recursive: true }).catch(() => {});
+      if (created) errorContext.runDir = undefined;
+      throw error;
+    }
+    result = plan
+      ? await train({ resume: plan }, { progress: flags.progress, lock })
+      : await train(spec!, { out: root, progress: flags.progress, lock });
+  } finally {
+    lock.release();
+  }
   result.model.dispose();
   console.log(
     `run:     ${result.runDir} (${result.step} steps, ${result.wallSeconds.toFixed(1)} s)`,
@@ -65,11 +97,29 @@ export async function runSample(
   runDir: string,
   flags: { n: number; seed: number; out?: string; backend: BackendName },
 ): Promise<void> {
-  await openRunDir(runDir);
+  const plan = await planLoad(runDir);
+  errorContext.runDir = plan.paths.root;
+  if (flags.n > MAX_SAMPLE_COUNT) {
+    throw new UsageError(
+      `-n ${flags.n} is too many for one grid: use -n ≤ ${MAX_SAMPLE_COUNT} ` +
+        `(to score many samples: deno task eval ${runDir} --n <count>)`,
+    );
+  }
+  checkMemory(
+    `-n ${flags.n}`,
+    flags.n,
+    plan.spec.dataset,
+    SAMPLE_FLOATS_PER_PIXEL,
+    (n) => `use -n ${n} or less`,
+  );
+  const out = flags.out ?? `${plan.paths.samples}/sample-seed${flags.seed}.png`;
+  const outDir = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) || "/" : ".";
+  if (!(await exists(outDir))) {
+    throw new UsageError(`--out ${out}: directory ${outDir} does not exist; create it first`);
+  }
   await setupBackend({ backend: flags.backend, verbose: true });
-  const { model, step } = await loadRun(runDir);
+  const { model, step } = await loadRun(plan);
   const images = await model.sample(flags.n, { seed: flags.seed });
-  const out = flags.out ?? `${runDir.replace(/\/+$/, "")}/samples/sample-seed${flags.seed}.png`;
   await images.data(); // webgpu: download asynchronously first (no synchronous GPU reads in Deno)
   await writeFileAtomic(out, imageGridPng(images));
   images.dispose();
@@ -129,4 +179,22 @@ export async function runDemo(
   console.log(`final grid:   ${result.samplesPng}`);
   console.log(`loss chart:   ${result.chartPng}`);
   console.log(`metrics:      ${result.runDir}/metrics.jsonl`);
+}
+
+/** `verify <run-dir>`: one line per file on stdout; any damage → one summary line, exit 2. */
+export async function runVerify(runDir: string): Promise<void> {
+  const report = await verifyRun(runDir);
+  const width = Math.max(...report.map((r) => r.file.length)) + 2;
+  for (const item of report) {
+    console.log(`${item.ok ? "ok     " : "DAMAGED"}  ${item.file.padEnd(width)}${item.note}`);
+  }
+  const damaged = report.filter((r) => !r.ok);
+  if (damaged.length > 0) {
+    throw new UsageError(
+      `${runDir}: ${damaged.length} damaged (${damaged.map((d) => d.file).join(", ")}); ` +
+        `--resume, sample and eval fall back to the newest intact checkpoint — or restore these ` +
+        `files, or start a new run with --out`,
+    );
+  }
+  console.log(`${runDir}: all ${report.length} files intact`);
 }

@@ -6,19 +6,38 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, type BackendName, setupBackend } from "../backend/mod.ts";
 import { evaluateSamples } from "../metrics/evaluate.ts";
-import { loadRun } from "../train/trainer.ts";
-import { openRunDir } from "../train/run_dir.ts";
+import { loadRun, planLoad } from "../train/trainer.ts";
+import { loadImageDataset } from "../data/mod.ts";
+import { errorContext, UserInputError } from "../util/errors.ts";
 import { gitCommit, writeJsonAtomic } from "../util/files.ts";
 import { Rng } from "../util/rng.ts";
+
+/** Fewer samples make the scores noise (and IS needs 10 splits); more than the maximum make
+ * precision/recall (O(n²) distances) run for hours. */
+export const EVAL_MIN_N = 20;
+export const EVAL_MAX_N = 50_000;
+
+function checkEvalCount(n: number): void {
+  if (n < EVAL_MIN_N || n > EVAL_MAX_N) {
+    throw new UserInputError(
+      `--n ${n} is out of range: use --n in [${EVAL_MIN_N}, ${EVAL_MAX_N}] ` +
+        `(10000 for numbers you report)`,
+    );
+  }
+}
 
 export async function runEval(
   runDir: string,
   flags: { n: number; seed: number; backend: BackendName },
 ): Promise<void> {
-  const paths = await openRunDir(runDir);
+  const plan = await planLoad(runDir);
+  const paths = plan.paths;
+  errorContext.runDir = paths.root;
+  checkEvalCount(flags.n);
+  await loadImageDataset(plan.spec.dataset, "test"); // the reference images: checked up front
   const sampling = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
-  const { model, spec, step } = await loadRun(runDir);
+  const { model, spec, step } = await loadRun(plan);
   // Each batch gets its own seed from one stream: same --seed → same samples.
   const seeds = new Rng(flags.seed);
   let sample = (n: number): Promise<tf.Tensor4D> | tf.Tensor4D =>

@@ -17,35 +17,30 @@ import { collectWeights, restoreWeights } from "../nn/state.ts";
 import type { RngState } from "../util/rng.ts";
 import { imageGridPng } from "../viz/png.ts";
 import { lossChartSpec, renderChart } from "../viz/chart.ts";
-import { checkpointPath, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { gitCommit, readJson, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import {
+  checkpointPath,
+  findIntactCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { gitCommit, type WriteFile, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { RunLock } from "./lock.ts";
+import { checkMemory, checkSpec, TRAIN_FLOATS_PER_PIXEL, type TrainSpec } from "./spec.ts";
 import { Progress } from "./progress.ts";
 import {
+  checkMetrics,
   createRunDir,
   defaultRunDir,
   MetricsWriter,
   openRunDir,
   readMetrics,
+  readRunConfig,
   type RunPaths,
   truncateMetrics,
 } from "./run_dir.ts";
 
-/** Everything that defines a training run; stored in config.json and re-read on resume. */
-export interface TrainSpec {
-  model: string;
-  dataset: string;
-  steps: number;
-  batch: number;
-  seed: number;
-  /** Model hyperparameters: the model's defaults ⊕ --quick ⊕ flags. */
-  modelConfig: Record<string, unknown>;
-  sampleEvery: number;
-  checkpointEvery: number;
-  /** Check tf.memory().numTensors every this many steps; a growing count is a leak. */
-  leakCheckEvery: number;
-  /** Images in each sample grid. */
-  sampleCount: number;
-}
+export type { TrainSpec };
 
 export interface TrainOptions {
   /** Run directory; default runs/<model>-<dataset>-<timestamp>. */
@@ -56,6 +51,11 @@ export interface TrainOptions {
   stopAfter?: number;
   /** Called after every step (notebooks use it for live output). */
   onStep?: (step: number, losses: Record<string, number>) => void;
+  /** The run dir's lock, when the caller already holds it (the CLI takes it before setting up
+   * the backend); otherwise train() takes and releases it itself. */
+  lock?: RunLock;
+  /** How checkpoint bytes reach the disk (tests inject a failing one; default Deno.writeFile). */
+  writeFile?: WriteFile;
 }
 
 export interface TrainResult {
@@ -108,10 +108,9 @@ export function resolveSpec(
       `unknown dataset '${dataset}': use one of ${IMAGE_DATASETS.join(", ")}`,
     );
   }
-  const shape = IMAGE_SHAPES[dataset];
-  entry.config.checkData(modelConfig, shape);
+  entry.config.checkData(modelConfig, IMAGE_SHAPES[dataset]);
   const steps = flags.steps ?? quickSteps ?? 1000;
-  return {
+  const spec = checkSpec({
     model,
     dataset,
     steps,
@@ -122,7 +121,15 @@ export function resolveSpec(
     checkpointEvery: flags.checkpointEvery ?? Math.max(1, Math.min(200, Math.ceil(steps / 10))),
     leakCheckEvery: flags.leakCheckEvery ?? 20,
     sampleCount: flags.sampleCount ?? 64,
-  };
+  }, "flags");
+  checkMemory(
+    `--batch ${spec.batch}`,
+    spec.batch,
+    dataset,
+    TRAIN_FLOATS_PER_PIXEL,
+    (n) => `use --batch ${Math.min(n, spec.batch - 1)} or less`,
+  );
+  return spec;
 }
 
 async function buildModel(spec: TrainSpec) {
@@ -140,38 +147,105 @@ async function buildModel(spec: TrainSpec) {
   return { model, iterator, dataset };
 }
 
-/** Train a new run (`spec`) or continue one (`resume` = its run dir). */
+/** What resuming a run will do, worked out by reading (never writing) its files: the validated
+ * config, and the newest intact checkpoint whose step metrics.jsonl covers without a gap. */
+export interface ResumePlan {
+  paths: RunPaths;
+  config: Record<string, unknown>;
+  spec: TrainSpec;
+  /** The checkpoint to continue from; null = the run never checkpointed (start at step 0). */
+  from: { step: number; path: string } | null;
+}
+
+/**
+ * Check a run dir for `--resume` without touching tfjs or the disk: config.json (spec + model
+ * schema), metrics.jsonl, every checkpoint newer than the one chosen. Damaged checkpoints are
+ * skipped with a one-line warning each; when nothing usable is left, a one-line UserInputError.
+ */
+export async function planResume(runDir: string, steps?: number): Promise<ResumePlan> {
+  const paths = await openRunDir(runDir);
+  const { config, spec: saved } = await readRunConfig(paths);
+  const spec = steps === undefined ? saved : checkSpec({ ...saved, steps }, "flags");
+  const metrics = await checkMetrics(paths.metrics);
+  const all = await listCheckpoints(paths.checkpoints);
+  const { intact, damaged } = await findIntactCheckpoint(paths.checkpoints, metrics.rows.length);
+  if (!intact && all.length > 0) {
+    const skipped = all.filter((c) => c.step > metrics.rows.length).length;
+    if (damaged.length > 0 && skipped === 0) {
+      throw new UserInputError(
+        `cannot resume ${paths.root}: every checkpoint is damaged (${
+          damaged.map((d) => `${d.path}: ${d.problem}`).join("; ")
+        }); start a new run with --out`,
+      );
+    }
+    throw new UserInputError(
+      `cannot resume ${paths.root}: ${paths.metrics} ${
+        metrics.problem ? `is damaged (${metrics.problem})` : "is cut short"
+      } and covers steps 1–${metrics.rows.length} only, but no intact checkpoint is that old; ` +
+        `restore metrics.jsonl, or start a new run with --out`,
+    );
+  }
+  for (const d of damaged) {
+    console.error(
+      `warning: ${d.message}; resuming from ${intact ? `step ${intact.step}` : "step 0"}`,
+    );
+  }
+  if (intact && intact.step < (all.at(-1)?.step ?? 0) && damaged.length === 0) {
+    console.error(
+      `warning: ${paths.metrics} ends at step ${metrics.rows.length}${
+        metrics.problem ? ` (${metrics.problem})` : ""
+      }; resuming from checkpoint step ${intact.step} so the log has no gap`,
+    );
+  }
+  await loadImageDataset(spec.dataset, "train"); // damaged data files fail here, before the backend
+  return { paths, config, spec, from: intact };
+}
+
+/** Train a new run (`spec`) or continue one (`resume` = its run dir, or a plan of it). */
 export async function train(
-  specOrResume: TrainSpec | { resume: string; steps?: number },
+  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  let spec: TrainSpec;
-  let paths: RunPaths;
   const resuming = "resume" in specOrResume;
-  if (resuming) {
-    paths = await openRunDir(specOrResume.resume);
-    const saved = await readJson<{ spec: TrainSpec }>(paths.config);
-    spec = { ...saved.spec, steps: specOrResume.steps ?? saved.spec.steps };
-  } else {
-    spec = specOrResume;
-    paths = await createRunDir(options.out ?? defaultRunDir(spec.model, spec.dataset));
+  const plan = !resuming
+    ? null
+    : typeof specOrResume.resume === "string"
+    ? await planResume(specOrResume.resume, specOrResume.steps)
+    : specOrResume.resume;
+  const root = plan?.paths.root ??
+    options.out ??
+    defaultRunDir((specOrResume as TrainSpec).model, (specOrResume as TrainSpec).dataset);
+  if (!plan) await Deno.mkdir(root, { recursive: true });
+  const lock = options.lock ?? await RunLock.acquire(root);
+  try {
+    return await trainLocked(specOrResume, plan, root, options);
+  } finally {
+    if (!options.lock) lock.release();
   }
+}
+
+async function trainLocked(
+  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
+  plan: ResumePlan | null,
+  root: string,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const spec = plan?.spec ?? specOrResume as TrainSpec;
+  const paths = plan?.paths ?? await createRunDir(root);
 
   const { model, iterator, dataset } = await buildModel(spec);
   let step = 0;
   let elapsedBefore = 0;
   let history: Array<Record<string, number>> = [];
 
-  if (resuming) {
-    const checkpoints = await listCheckpoints(paths.checkpoints);
-    const latest = checkpoints.at(-1);
-    if (latest) {
-      const extra = await restoreCheckpoint(model, iterator, latest.path);
+  if (plan) {
+    if (plan.from) {
+      const extra = await restoreCheckpoint(model, iterator, plan.from.path);
       step = extra.step;
       elapsedBefore = extra.elapsedSeconds;
     }
     history = await truncateMetrics(paths.metrics, step);
-    const config = await readJson<Record<string, unknown>>(paths.config);
+    const config = plan.config;
     const resumes = (config.resumes as unknown[] | undefined) ?? [];
     resumes.push({
       fromStep: step,
@@ -265,7 +339,18 @@ export async function train(
       }
       const stopping = interrupted || stepsThisProcess === options.stopAfter;
       if (step % spec.checkpointEvery === 0 || step === spec.steps || stopping) {
-        await writeCheckpoint(model, iterator, paths, step, seconds());
+        try {
+          await writeCheckpoint(model, iterator, paths, step, seconds(), options.writeFile);
+        } catch (error) {
+          // The temp file is gone (writeFileAtomic) and the previous checkpoint untouched.
+          const why = error instanceof Error ? error.message : String(error);
+          throw new TrainingError(
+            `could not write the step-${step} checkpoint (${why}); the step-` +
+              `${lastCheckpointStep} checkpoint is intact: free disk space or fix permissions ` +
+              `in ${paths.checkpoints}, then continue with --resume ${paths.root}`,
+            3,
+          );
+        }
         lastCheckpointStep = step;
       }
       if (interrupted) {
@@ -379,6 +464,7 @@ async function writeCheckpoint(
   paths: RunPaths,
   step: number,
   elapsedSeconds: number,
+  writeFile?: WriteFile,
 ): Promise<void> {
   const tensors = collectWeights(model.weightGroups());
   const owned: tf.Tensor[] = [];
@@ -399,7 +485,7 @@ async function writeCheckpoint(
     optimizerWeightCounts,
   };
   try {
-    await saveCheckpoint(checkpointPath(paths.checkpoints, step), tensors, extra);
+    await saveCheckpoint(checkpointPath(paths.checkpoints, step), tensors, extra, writeFile);
   } finally {
     owned.forEach((t) => t.dispose());
   }
@@ -415,6 +501,28 @@ async function restoreCheckpoint(
 ): Promise<CheckpointExtra> {
   const { tensors, extra } = await loadCheckpoint<CheckpointExtra>(path);
   try {
+    await restoreTensors(model, iterator, path, tensors, extra);
+  } catch (error) {
+    if (error instanceof UserInputError) throw error;
+    throw new UserInputError(
+      `checkpoint ${path} does not fit the model described by config.json (${
+        (error as Error).message.split("\n")[0]
+      }): was config.json edited? restore it, or start a new run with --out`,
+    );
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+  return extra;
+}
+
+async function restoreTensors(
+  model: GenerativeModel,
+  iterator: BatchIterator | null,
+  path: string,
+  tensors: Map<string, tf.Tensor>,
+  extra: CheckpointExtra,
+): Promise<void> {
+  {
     const modelTensors = new Map([...tensors].filter(([name]) => !name.startsWith("optimizer:")));
     restoreWeights(model.weightGroups(), modelTensors);
     for (const [name, optimizer] of Object.entries(model.optimizers())) {
@@ -434,28 +542,46 @@ async function restoreCheckpoint(
     }
     model.rng.restore(extra.modelRng);
     iterator?.restore(extra.iterator);
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
   }
-  return extra;
 }
 
-/** Rebuild a run's model from config.json and its latest checkpoint (for sample / eval). */
-export async function loadRun(
-  runDir: string,
-): Promise<{ model: GenerativeModel; spec: TrainSpec; step: number }> {
+/** A run to sample or evaluate: validated config and the newest intact checkpoint. */
+export interface LoadPlan {
+  paths: RunPaths;
+  spec: TrainSpec;
+  from: { step: number; path: string };
+}
+
+/** Check a run dir for `sample`/`eval` by reading only (no lock, no tfjs): config.json, the
+ * newest intact checkpoint (damaged newer ones: a one-line warning each), the training data. */
+export async function planLoad(runDir: string): Promise<LoadPlan> {
   const paths = await openRunDir(runDir);
-  const { spec } = await readJson<{ spec: TrainSpec }>(paths.config);
-  const latest = (await listCheckpoints(paths.checkpoints)).at(-1);
-  if (!latest) {
-    throw new TrainingError(
-      `${runDir} has no checkpoint yet: train it first (--resume ${runDir})`,
-      2,
+  const { spec } = await readRunConfig(paths);
+  const { intact, damaged } = await findIntactCheckpoint(paths.checkpoints);
+  if (!intact) {
+    throw new UserInputError(
+      damaged.length > 0
+        ? `${paths.root} has no intact checkpoint (${
+          damaged.map((d) => `${d.path}: ${d.problem}`).join("; ")
+        }): retrain it with --out, or restore a checkpoint`
+        : `${paths.root} has no checkpoint yet: train it first (--resume ${paths.root})`,
     );
   }
-  const { model } = await buildModel(spec);
-  const extra = await restoreCheckpoint(model, null, latest.path);
-  return { model, spec, step: extra.step };
+  for (const d of damaged) {
+    console.error(`warning: ${d.message}; using step ${intact.step} instead`);
+  }
+  await loadImageDataset(spec.dataset, "train"); // damaged data files fail here, before the backend
+  return { paths, spec, from: intact };
+}
+
+/** Rebuild a run's model from config.json and its newest intact checkpoint (sample / eval). */
+export async function loadRun(
+  run: string | LoadPlan,
+): Promise<{ model: GenerativeModel; spec: TrainSpec; step: number }> {
+  const plan = typeof run === "string" ? await planLoad(run) : run;
+  const { model } = await buildModel(plan.spec);
+  const extra = await restoreCheckpoint(model, null, plan.from.path);
+  return { model, spec: plan.spec, step: extra.step };
 }
 
 export { readMetrics };
