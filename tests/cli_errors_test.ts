@@ -242,6 +242,7 @@ const ROWS: Row[] = [
     args: ["train", "dcgan", ...TINY, "--backend", "tensorflow", "--out", "new"],
     pattern: /backend 'tensorflow' is not available/,
   },
+  { args: ["info", "--backend", "tensorflow"], pattern: /backend 'tensorflow' is not available/ },
   // a run held by a live trainer (this test process)
   {
     args: ["train", "--resume", "RUN", ...TINY],
@@ -279,8 +280,17 @@ const ROWS: Row[] = [
   },
   {
     args: ["verify", "RUN"],
-    pattern: /RUN: 1 damaged \(checkpoints\/step-00000004\.ckpt\)/,
+    pattern:
+      /RUN: 1 damaged \(checkpoints\/step-00000004\.ckpt\); --resume, sample and eval fall back to checkpoints\/step-00000002\.ckpt/,
     prepare: (run) => flipBit(ckpt(run, 4), 40),
+  },
+  {
+    args: ["verify", "RUN"],
+    pattern: /RUN: 2 damaged .*; no intact checkpoint is left: restore one, or start a new run/,
+    prepare: async (run) => {
+      await truncateFile(ckpt(run, 4), 0.99);
+      await flipBit(ckpt(run, 2), 0.1);
+    },
   },
   // damaged config.json
   {

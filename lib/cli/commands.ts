@@ -190,10 +190,15 @@ export async function runVerify(runDir: string): Promise<void> {
   }
   const damaged = report.filter((r) => !r.ok);
   if (damaged.length > 0) {
+    const checkpoints = report.filter((r) => r.file.startsWith("checkpoints/"));
+    const intact = checkpoints.filter((r) => r.ok).at(-1);
+    const fix = damaged.some((d) => !d.file.startsWith("checkpoints/"))
+      ? "restore the damaged files from a backup, or start a new run with --out"
+      : intact
+      ? `--resume, sample and eval fall back to ${intact.file}`
+      : "no intact checkpoint is left: restore one, or start a new run with --out";
     throw new UsageError(
-      `${runDir}: ${damaged.length} damaged (${damaged.map((d) => d.file).join(", ")}); ` +
-        `--resume, sample and eval fall back to the newest intact checkpoint — or restore these ` +
-        `files, or start a new run with --out`,
+      `${runDir}: ${damaged.length} damaged (${damaged.map((d) => d.file).join(", ")}); ${fix}`,
     );
   }
   console.log(`${runDir}: all ${report.length} files intact`);

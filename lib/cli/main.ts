@@ -9,8 +9,9 @@
  *   demo               the README's main job: a DCGAN on MNIST in ≤ 5 minutes
  *
  * main() is the one place errors end: a user's mistake (UserInputError, TrainingError, a
- * commander parse error) prints ONE line naming the fix and exits 2 (3 = a stopped run,
- * 130 = interrupted); anything else is a bug: one line plus the path of the full trace
+ * commander parse error) prints ONE line naming the fix and exits 2 (3 = a stopped run: a
+ * NaN loss, or a checkpoint that could not be written — the previous one is intact and
+ * --resume continues; 130 = interrupted); anything else is a bug: one line plus the path of the full trace
  * (<run-dir>/error.log, or .cache/genlab-error.log), exit 1. Never a bare stack trace.
  */
 import { Command, CommanderError } from "commander";
