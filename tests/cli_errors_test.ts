@@ -324,6 +324,11 @@ const ROWS: Row[] = [
     pattern: /RUN: 1 damaged \(config\.json\)/,
     prepare: (run) => Deno.writeTextFile(`${run}/config.json`, "[]"),
   },
+  {
+    args: ["publish", "RUN", "published"],
+    pattern: /RUN\/summary\.json is damaged \(not valid JSON\)/,
+    prepare: (run) => truncateFile(`${run}/summary.json`, 0.5),
+  },
   // damaged metrics.jsonl
   {
     args: ["train", "--resume", "RUN", ...TINY],

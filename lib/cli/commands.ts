@@ -172,6 +172,7 @@ export async function runDemo(
     `demo: DCGAN on MNIST, ${spec.steps} steps at batch ${spec.batch}, seed ${spec.seed}, ` +
       `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"})`,
   );
+  errorContext.runDir = flags.out;
   const result = await train(spec, { out: flags.out });
   result.model.dispose();
   console.log(`\ndone in ${result.wallSeconds.toFixed(1)} s`);
