@@ -31,6 +31,8 @@ const TINY = [
   "latentDim=8",
   "--no-progress",
 ];
+/** What a resumed run takes (its config.json fixes the rest). */
+const RESUME = ["--backend", "cpu", "--no-progress"];
 
 /** Run the CLI with `cwd` as working dir (so anything it writes by default lands there). */
 async function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
@@ -206,6 +208,14 @@ const ROWS: Row[] = [
     pattern: /--checkpoint-every must be a positive integer/,
   },
   { args: ["train", "dcgan", "--dataset", "cifar"], pattern: /unknown dataset 'cifar': use one/ },
+  {
+    args: ["train", "--resume", "RUN", "--batch", "8"],
+    pattern: /--batch cannot change a resumed run \(its config\.json fixes it\): drop it/,
+  },
+  {
+    args: ["train", "--resume", "RUN", "--set", "latentDim=3"],
+    pattern: /--set cannot change a resumed run/,
+  },
   // model options
   { args: ["train", "dcgan", "--set", "nope=1"], pattern: /dcgan has no option 'nope'/ },
   { args: ["train", "dcgan", "--set", "latentDim"], pattern: /--set expects key=value/ },
@@ -245,7 +255,7 @@ const ROWS: Row[] = [
   { args: ["info", "--backend", "tensorflow"], pattern: /backend 'tensorflow' is not available/ },
   // a run held by a live trainer (this test process)
   {
-    args: ["train", "--resume", "RUN", ...TINY],
+    args: ["train", "--resume", "RUN", ...RESUME],
     pattern: /RUN is in use by another trainer \(pid \d+ on .*\): wait for it to finish/,
     prepare: async (run) => {
       const holder = { pid: Deno.pid, host: Deno.hostname(), started: new Date().toISOString() };
@@ -254,7 +264,7 @@ const ROWS: Row[] = [
   },
   // damaged checkpoints
   {
-    args: ["train", "--resume", "RUN", ...TINY],
+    args: ["train", "--resume", "RUN", ...RESUME],
     pattern:
       /cannot resume RUN: every checkpoint is damaged \(.*step-00000004\.ckpt: checksum mismatch.*step-00000002\.ckpt: .*\); start a new run with --out/,
     prepare: async (run) => {
@@ -294,7 +304,7 @@ const ROWS: Row[] = [
   },
   // damaged config.json
   {
-    args: ["train", "--resume", "RUN", ...TINY],
+    args: ["train", "--resume", "RUN", ...RESUME],
     pattern: /RUN\/config\.json is damaged \(not valid JSON\): restore it/,
     prepare: (run) => truncateFile(`${run}/config.json`, 0.5),
   },
@@ -331,12 +341,12 @@ const ROWS: Row[] = [
   },
   // damaged metrics.jsonl
   {
-    args: ["train", "--resume", "RUN", ...TINY],
+    args: ["train", "--resume", "RUN", ...RESUME],
     pattern: /cannot resume RUN: RUN\/metrics\.jsonl is cut short and covers steps 1–1 only/,
     prepare: (run) => truncateFile(`${run}/metrics.jsonl`, 0.4),
   },
   {
-    args: ["train", "--resume", "RUN", ...TINY],
+    args: ["train", "--resume", "RUN", ...RESUME],
     pattern: /metrics\.jsonl is damaged \(line 2 is not valid JSON\)/,
     prepare: async (run) => {
       const lines = (await Deno.readTextFile(`${run}/metrics.jsonl`)).split("\n");
@@ -437,7 +447,7 @@ Deno.test("cli: newest checkpoint damaged → resume continues from the previous
   );
   assert.match(sample.stdout, /4 samples from step 2/);
 
-  const resumed = await cli(["train", "--resume", run, ...TINY, "--steps", "6"], ROOT);
+  const resumed = await cli(["train", "--resume", run, ...RESUME, "--steps", "6"], ROOT);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /warning: checkpoint .*step-00000004\.ckpt is damaged.*from step 2/);
   const steps = (await readMetrics(`${run}/metrics.jsonl`)).map((r) => r.step);
@@ -451,7 +461,17 @@ Deno.test("cli: two trainers on one run dir → the second exits 2 and changes n
   const run = `${await tempDir("cli-lock")}/run`;
   await copyDir(await baseRun(), run);
   const first = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/main.ts", "train", "--resume", run, ...TINY, "--steps", "100000"],
+    args: [
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "train",
+      "--resume",
+      run,
+      ...RESUME,
+      "--steps",
+      "100000",
+    ],
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",
@@ -469,7 +489,7 @@ Deno.test("cli: two trainers on one run dir → the second exits 2 and changes n
     Deno.kill(first.pid, "SIGSTOP");
     await new Promise((r) => setTimeout(r, 200)); // let a write in flight land
     const before = await hashTree(run);
-    for (const args of [["train", "--resume", run, ...TINY], ["train", "dcgan", "--out", run]]) {
+    for (const args of [["train", "--resume", run, ...RESUME], ["train", "dcgan", "--out", run]]) {
       const second = await cli(args, ROOT);
       assert.equal(second.code, 2, second.stderr);
       assert.equal(second.stderr.trimEnd().split("\n").length, 1, second.stderr);
@@ -498,7 +518,7 @@ Deno.test("cli: a lock left by a dead process is taken over with a warning", asy
   await copyDir(await baseRun(), run);
   const dead = { pid: 2 ** 22 + 12345, host: Deno.hostname(), started: "2026-01-01T00:00:00Z" };
   await Deno.writeTextFile(`${run}/train.lock`, JSON.stringify(dead));
-  const resumed = await cli(["train", "--resume", run, ...TINY, "--steps", "5"], ROOT);
+  const resumed = await cli(["train", "--resume", run, ...RESUME, "--steps", "5"], ROOT);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /warning: taking over the stale lock .* of pid 4206649/);
   await assert.rejects(() => Deno.stat(`${run}/train.lock`));

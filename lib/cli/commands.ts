@@ -42,6 +42,25 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
       `unknown model '${model}': available models are ${Object.keys(MODELS).join(", ")}`,
     );
   }
+  if (flags.resume) {
+    // A resumed run is defined by its config.json; silently ignoring these would mislead.
+    const fixed = Object.entries({
+      "--dataset": flags.dataset,
+      "--batch": flags.batch,
+      "--lr": flags.lr,
+      "--set": flags.set,
+      "--quick": flags.quick,
+      "--sample-every": flags.sampleEvery,
+      "--checkpoint-every": flags.checkpointEvery,
+      "--out": flags.out,
+    }).find(([, value]) => value !== undefined);
+    if (fixed) {
+      throw new UsageError(
+        `${fixed[0]} cannot change a resumed run (its config.json fixes it): drop it; with ` +
+          `--resume only --steps, --backend, --threads and --no-progress apply`,
+      );
+    }
+  }
   // Validate everything before touching the backend or the disk.
   const spec = flags.resume ? null : resolveSpec(model!, {
     dataset: flags.dataset,
