@@ -59,7 +59,14 @@ export class RunLock {
       const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
       await Deno.writeTextFile(tmp, JSON.stringify(me) + "\n");
       try {
-        await Deno.link(tmp, path);
+        await Deno.link(tmp, path).catch(async (error) => {
+          if (error instanceof Deno.errors.AlreadyExists) throw error;
+          // No hard links on this filesystem: create-exclusive, then write (not one step, but
+          // still only one process can create the file).
+          const file = await Deno.open(path, { createNew: true, write: true });
+          await file.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
+          file.close();
+        });
         return new RunLock(path, me);
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
