@@ -117,7 +117,7 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
     reason = "requested (exact reference, slow)";
   } else if (requested === "webgpu") {
     const webgpu = await setupWebgpu().catch((e: Error) => {
-      throw e.message.startsWith("backend 'webgpu'") ? new UserInputError(e.message, 1) : e;
+      throw e.message.startsWith("backend 'webgpu'") ? new UserInputError(e.message) : e;
     });
     setNativeKernels(false);
     available.webgpu = webgpu.description;
@@ -134,7 +134,7 @@ export async function setupBackend(options: BackendOptions = {}): Promise<Backen
       reason = "requested";
     } catch (e) {
       if (!isNativeUnavailable(e)) throw e;
-      throw new UserInputError(`backend 'native' is not available: ${e.message}`, 1);
+      throw new UserInputError(`backend 'native' is not available: ${e.message}`);
     }
   } else {
     // auto or wasm. auto: a real GPU first, then native when its library loads (probing builds

@@ -5,10 +5,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../backend/mod.ts";
 import { MODELS } from "../models/registry.ts";
-import { loadRun, resolveSpec, train } from "../train/trainer.ts";
-import { openRunDir } from "../train/run_dir.ts";
+import { loadRun, planLoad, planResume, resolveSpec, train } from "../train/trainer.ts";
+import { defaultRunDir, openRunDir, runPaths } from "../train/run_dir.ts";
+import { RunLock } from "../train/lock.ts";
+import { checkMemory, MAX_SAMPLE_COUNT, SAMPLE_FLOATS_PER_PIXEL } from "../train/spec.ts";
+import { verifyRun } from "../train/verify.ts";
+import { loadImageDataset } from "../data/mod.ts";
 import { imageGridPng } from "../viz/png.ts";
-import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { exists, gitCommit, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { errorContext } from "../util/errors.ts";
 import { type SamplingFlags, samplingMethod, timedSample } from "./sampling_flags.ts";
 import { UsageError } from "./common.ts";
 
@@ -38,6 +43,25 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
       `unknown model '${model}': available models are ${Object.keys(MODELS).join(", ")}`,
     );
   }
+  if (flags.resume) {
+    // A resumed run is defined by its config.json; silently ignoring these would mislead.
+    const fixed = Object.entries({
+      "--dataset": flags.dataset,
+      "--batch": flags.batch,
+      "--lr": flags.lr,
+      "--set": flags.set,
+      "--quick": flags.quick,
+      "--sample-every": flags.sampleEvery,
+      "--checkpoint-every": flags.checkpointEvery,
+      "--out": flags.out,
+    }).find(([, value]) => value !== undefined);
+    if (fixed) {
+      throw new UsageError(
+        `${fixed[0]} cannot change a resumed run (its config.json fixes it): drop it; with ` +
+          `--resume only --steps, --backend, --threads and --no-progress apply`,
+      );
+    }
+  }
   // Validate everything before touching the backend or the disk.
   const spec = flags.resume ? null : resolveSpec(model!, {
     dataset: flags.dataset,
@@ -49,11 +73,38 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
     checkpointEvery: flags.checkpointEvery,
     modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
   });
-  if (flags.resume) await openRunDir(flags.resume);
-  await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
-  const result = spec
-    ? await train(spec, { out: flags.out, progress: flags.progress })
-    : await train({ resume: flags.resume!, steps: flags.steps }, { progress: flags.progress });
+  // One writer per run dir: take its lock, then check every file we will trust (config,
+  // checkpoints, metrics, data) — all before the backend prints anything.
+  const root = flags.resume
+    ? (await openRunDir(flags.resume)).root
+    : flags.out ?? defaultRunDir(spec!.model, spec!.dataset);
+  errorContext.runDir = root;
+  const created = !flags.resume && !(await exists(root));
+  if (!flags.resume && await exists(runPaths(root).config)) {
+    throw new UsageError(
+      `${root} already holds a run: pass --resume ${root} to continue it, or choose another --out`,
+    );
+  }
+  await Deno.mkdir(root, { recursive: true });
+  const lock = await RunLock.acquire(root);
+  let result;
+  try {
+    let plan = null;
+    try {
+      if (flags.resume) plan = await planResume(flags.resume, flags.steps);
+      else await loadImageDataset(spec!.dataset, "train");
+      await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
+    } catch (error) {
+      if (created) await Deno.remove(root, { recursive: true }).catch(() => {});
+      if (created) errorContext.runDir = undefined;
+      throw error;
+    }
+    result = plan
+      ? await train({ resume: plan }, { progress: flags.progress, lock })
+      : await train(spec!, { out: root, progress: flags.progress, lock });
+  } finally {
+    lock.release();
+  }
   result.model.dispose();
   console.log(
     `run:     ${result.runDir} (${result.step} steps, ${result.wallSeconds.toFixed(1)} s)`,
@@ -68,14 +119,31 @@ export async function runSample(
   runDir: string,
   flags: { n: number; seed: number; out?: string; backend: BackendName } & SamplingFlags,
 ): Promise<void> {
-  await openRunDir(runDir);
-  const backend = await setupBackend({ backend: flags.backend, verbose: true });
-  const { model, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
+  const plan = await planLoad(runDir);
+  errorContext.runDir = plan.paths.root;
+  if (flags.n > MAX_SAMPLE_COUNT) {
+    throw new UsageError(
+      `-n ${flags.n} is too many for one grid: use -n ≤ ${MAX_SAMPLE_COUNT} ` +
+        `(to score many samples: deno task eval ${runDir} --n <count>)`,
+    );
+  }
+  checkMemory(
+    `-n ${flags.n}`,
+    flags.n,
+    plan.spec.dataset,
+    SAMPLE_FLOATS_PER_PIXEL,
+    (n) => `use -n ${n} or less`,
+  );
   const method = samplingMethod(flags);
-  const { images, timing } = await timedSample(model, flags.n, { seed: flags.seed, method });
   const tag = method ? `-${Object.values(method).join("-")}` : "";
-  const out = flags.out ??
-    `${runDir.replace(/\/+$/, "")}/samples/sample${tag}-seed${flags.seed}.png`;
+  const out = flags.out ?? `${plan.paths.samples}/sample${tag}-seed${flags.seed}.png`;
+  const outDir = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) || "/" : ".";
+  if (!(await exists(outDir))) {
+    throw new UsageError(`--out ${out}: directory ${outDir} does not exist; create it first`);
+  }
+  const backend = await setupBackend({ backend: flags.backend, verbose: true });
+  const { model, step, weights } = await loadRun(plan, flags.weights ?? "ema");
+  const { images, timing } = await timedSample(model, flags.n, { seed: flags.seed, method });
   await writeFileAtomic(out, await imageGridPng(images));
   images.dispose();
   model.dispose();
@@ -148,6 +216,7 @@ export async function runDemo(
     } at batch ${spec.batch}, seed ${spec.seed}, ` +
       `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"})`,
   );
+  errorContext.runDir = flags.out;
   const result = await train(spec, { out: flags.out, maxSeconds: budget });
   result.model.dispose();
   console.log(`\ndone: ${result.step} steps in ${result.wallSeconds.toFixed(1)} s of training`);
@@ -155,4 +224,27 @@ export async function runDemo(
   console.log(`final grid:   ${result.samplesPng}`);
   console.log(`loss chart:   ${result.chartPng}`);
   console.log(`metrics:      ${result.runDir}/metrics.jsonl`);
+}
+
+/** `verify <run-dir>`: one line per file on stdout; any damage → one summary line, exit 2. */
+export async function runVerify(runDir: string): Promise<void> {
+  const report = await verifyRun(runDir);
+  const width = Math.max(...report.map((r) => r.file.length)) + 2;
+  for (const item of report) {
+    console.log(`${item.ok ? "ok     " : "DAMAGED"}  ${item.file.padEnd(width)}${item.note}`);
+  }
+  const damaged = report.filter((r) => !r.ok);
+  if (damaged.length > 0) {
+    const checkpoints = report.filter((r) => r.file.startsWith("checkpoints/"));
+    const intact = checkpoints.filter((r) => r.ok).at(-1);
+    const fix = damaged.some((d) => !d.file.startsWith("checkpoints/"))
+      ? "restore the damaged files from a backup, or start a new run with --out"
+      : intact
+      ? `--resume, sample and eval fall back to ${intact.file}`
+      : "no intact checkpoint is left: restore one, or start a new run with --out";
+    throw new UsageError(
+      `${runDir}: ${damaged.length} damaged (${damaged.map((d) => d.file).join(", ")}); ${fix}`,
+    );
+  }
+  console.log(`${runDir}: all ${report.length} files intact`);
 }

@@ -13,12 +13,25 @@ import { evaluateSamples } from "../metrics/evaluate.ts";
 import { bitsPerDim } from "../metrics/likelihood.ts";
 import { loadImageDataset, scalePixels } from "../data/mod.ts";
 import type { GenerativeModel } from "../models/types.ts";
-import { UserInputError } from "../util/errors.ts";
-import { loadRun } from "../train/trainer.ts";
-import { openRunDir } from "../train/run_dir.ts";
+import { errorContext, UserInputError } from "../util/errors.ts";
+import { loadRun, planLoad } from "../train/trainer.ts";
 import { gitCommit, writeJsonAtomic } from "../util/files.ts";
 import { Rng } from "../util/rng.ts";
 import { samplingArgs, type SamplingFlags, samplingMethod } from "./sampling_flags.ts";
+
+/** Fewer samples make the scores noise (and IS needs 10 splits); more than the maximum make
+ * precision/recall (O(n²) distances) run for hours. */
+export const EVAL_MIN_N = 20;
+export const EVAL_MAX_N = 50_000;
+
+function checkEvalCount(n: number): void {
+  if (n < EVAL_MIN_N || n > EVAL_MAX_N) {
+    throw new UserInputError(
+      `--n ${n} is out of range: use --n in [${EVAL_MIN_N}, ${EVAL_MAX_N}] ` +
+        `(10000 for numbers you report)`,
+    );
+  }
+}
 
 export async function runEval(
   runDir: string,
@@ -33,10 +46,14 @@ export async function runEval(
     fid?: boolean;
   } & SamplingFlags,
 ): Promise<void> {
-  const paths = await openRunDir(runDir);
+  const plan = await planLoad(runDir);
+  const paths = plan.paths;
+  errorContext.runDir = paths.root;
+  if (flags.fid !== false) checkEvalCount(flags.n);
+  await loadImageDataset(plan.spec.dataset, "test"); // the reference images: checked up front
   const backend = await setupBackend({ backend: flags.backend, verbose: true });
   const started = performance.now();
-  const { model, spec, step, weights } = await loadRun(runDir, flags.weights ?? "ema");
+  const { model, spec, step, weights } = await loadRun(plan, flags.weights ?? "ema");
   const method = samplingMethod(flags);
   let likelihood: Record<string, unknown> = {};
   if (flags.iwaeK !== undefined) {

@@ -4,14 +4,21 @@
  *   train <model>      train a model into a run directory (or --resume one)
  *   sample <run-dir>   write a grid of samples from a run's latest checkpoint
  *   eval <run-dir>     classifier FID/KID/IS/precision/recall of a run's samples
+ *   verify <run-dir>   check a run's checkpoints, config.json and metrics.jsonl
  *   info               versions, backends, threads
  *   demo               the README's main job: a DCGAN on MNIST in ≤ 5 minutes
+ *
+ * main() is the one place errors end: a user's mistake (UserInputError, TrainingError, a
+ * commander parse error) prints ONE line naming the fix and exits 2 (3 = a stopped run: a
+ * NaN loss, or a checkpoint that could not be written — the previous one is intact and
+ * --resume continues; 130 = interrupted); anything else is a bug: one line plus the path of the full trace
+ * (<run-dir>/error.log, or .cache/genlab-error.log), exit 1. Never a bare stack trace.
  */
 import { Command, CommanderError } from "commander";
 import { BACKEND_NAMES, setupBackend } from "../backend/mod.ts";
 import { MODELS } from "../models/registry.ts";
 import { TrainingError } from "../train/trainer.ts";
-import { UserInputError } from "../util/errors.ts";
+import { errorContext, UserInputError } from "../util/errors.ts";
 import {
   backendName,
   collectSetting,
@@ -19,7 +26,7 @@ import {
   positiveInt,
   positiveNumber,
 } from "./common.ts";
-import { runDemo, runInfo, runSample, runTrain } from "./commands.ts";
+import { runDemo, runInfo, runSample, runTrain, runVerify } from "./commands.ts";
 import { publishRun } from "../train/publish.ts";
 import { runEval } from "./eval.ts";
 import { etaValue, SAMPLING_FLAG_HELP as SF, weightsValue } from "./sampling_flags.ts";
@@ -113,6 +120,13 @@ export function buildProgram(): Command {
     .option("--no-fid", "skip the sample metrics (FID/KID/IS, precision/recall)")
     .action(runEval);
 
+  program.command("verify")
+    .description(
+      "check a run's checkpoints, config.json and metrics.jsonl; exit 2 if any is damaged",
+    )
+    .argument("<run-dir>", "a run directory made by `train`")
+    .action(runVerify);
+
   program.command("publish")
     .description("copy a finished run's grid, chart, metrics and provenance into results/<name>/")
     .argument("<run-dir>", "a finished run directory")
@@ -168,16 +182,60 @@ export async function main(args: string[]): Promise<number> {
       // --help and --version exit 0; commander already printed the one-line error otherwise.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof UserInputError || error instanceof TrainingError) {
-      console.error(`error: ${error.message}`);
-      return error.exitCode;
-    }
-    throw error;
+    return reportError(error);
+  }
+}
+
+/** Print one line for `error` and return the exit code (see the module comment). */
+export function reportError(error: unknown): number {
+  if (error instanceof UserInputError || error instanceof TrainingError) {
+    console.error(`error: ${oneLine(error.message)}`);
+    return error.exitCode;
+  }
+  const log = errorContext.runDir && existsDir(errorContext.runDir)
+    ? `${errorContext.runDir}/error.log`
+    : ".cache/genlab-error.log";
+  const trace = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  let where = log;
+  try {
+    if (log.startsWith(".cache/")) Deno.mkdirSync(".cache", { recursive: true });
+    Deno.writeTextFileSync(
+      log,
+      `${new Date().toISOString()} genlab ${Deno.args.join(" ")}\n${trace}\n\n`,
+      { append: true },
+    );
+  } catch {
+    where = "(could not write a log file)";
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(
+    `error: internal error — ${oneLine(message).slice(0, 300)}; full trace in ${where} ` +
+      `(please report it with that file)`,
+  );
+  return 1;
+}
+
+function oneLine(text: string): string {
+  return text.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+}
+
+function existsDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }
 
 export { setupBackend };
 
 if (import.meta.main) {
+  // Errors that escape every await (a rejected promise nobody awaited): the same one line.
+  const escaped = (event: Event & { reason?: unknown; error?: unknown }) => {
+    event.preventDefault();
+    Deno.exit(reportError(event.reason ?? event.error));
+  };
+  globalThis.addEventListener("unhandledrejection", escaped);
+  globalThis.addEventListener("error", escaped);
   Deno.exit(await main(Deno.args));
 }

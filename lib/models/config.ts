@@ -166,7 +166,8 @@ export function defineConfig<Shape extends AnyShape>(
       const info = byName.get(key);
       if (!info || typeof raw !== "string") return raw;
       if (info.type === "integer" || info.type === "number") {
-        return raw.trim() === "" ? raw : Number(raw);
+        // Not a number: keep the text, so the error shows what the user typed.
+        return raw.trim() === "" || Number.isNaN(Number(raw)) ? raw : Number(raw);
       }
       if (info.type === "boolean") return raw === "true" ? true : raw === "false" ? false : raw;
       return raw;

@@ -4,7 +4,7 @@
  */
 import { exists, readJson, writeFileAtomic } from "../util/files.ts";
 import { UserInputError } from "../util/errors.ts";
-import { openRunDir } from "./run_dir.ts";
+import { openRunDir, readRunConfig } from "./run_dir.ts";
 
 export async function publishRun(runDir: string, resultsDir: string): Promise<string[]> {
   const paths = await openRunDir(runDir);
@@ -13,6 +13,13 @@ export async function publishRun(runDir: string, resultsDir: string): Promise<st
       `${runDir} has no summary.json: finish the run first (--resume ${runDir})`,
     );
   }
+  // Check both files before writing anything (a damaged one is a one-line error).
+  const { config } = await readRunConfig(paths);
+  const summary = await readJson<Record<string, unknown>>(paths.summary).catch(() => {
+    throw new UserInputError(
+      `${paths.summary} is damaged (not valid JSON): finish the run again (--resume ${runDir})`,
+    );
+  });
   await Deno.mkdir(resultsDir, { recursive: true });
   const copies: Array<[string, string]> = [
     [paths.config, "config.json"],
@@ -44,8 +51,6 @@ export async function publishRun(runDir: string, resultsDir: string): Promise<st
     await writeFileAtomic(`${resultsDir}/${to}`, await Deno.readFile(from));
     written.push(to);
   }
-  const config = await readJson<Record<string, unknown>>(paths.config);
-  const summary = await readJson<Record<string, unknown>>(paths.summary);
   const backend = summary.backend as { name?: string; threads?: number } | null;
   const lines = [
     `# ${runDir.split("/").pop()}`,

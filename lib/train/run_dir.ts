@@ -8,8 +8,10 @@
  *     charts/losses.svg + .png  vega-lite loss curves
  *     checkpoints/step-XXXXXXXX.ckpt   model + optimizer + step + RNG state (atomic)
  *     summary.json       written at the end: steps, wall time, final losses, artifact paths
+ *     train.lock         while a trainer runs: its pid, host, start time (lib/train/lock.ts)
  */
 import { UserInputError } from "../util/errors.ts";
+import { checkSpec, type TrainSpec } from "./spec.ts";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
 
 export interface RunPaths {
@@ -67,7 +69,76 @@ export async function openRunDir(root: string): Promise<RunPaths> {
   return paths;
 }
 
+/** config.json, parsed and validated (spec + the model's own config schema); a damaged file
+ * gives a one-line UserInputError naming it. */
+export async function readRunConfig(
+  paths: RunPaths,
+): Promise<{ config: Record<string, unknown>; spec: TrainSpec }> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await Deno.readTextFile(paths.config));
+  } catch (error) {
+    const why = error instanceof SyntaxError ? "not valid JSON" : (error as Error).message;
+    throw new UserInputError(
+      `${paths.config} is damaged (${why}): restore it, or start a new run with --out`,
+    );
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new UserInputError(
+      `${paths.config} is damaged (not a JSON object): restore it, or start a new run with --out`,
+    );
+  }
+  return { config, spec: checkSpec(config.spec, paths.config) };
+}
+
 export type MetricsRow = Record<string, number>;
+
+export interface MetricsCheck {
+  /** The trustworthy rows: steps 1, 2, …, k in order. */
+  rows: MetricsRow[];
+  /** What is wrong after them (a bad line, a gap, a duplicate), or null. */
+  problem: string | null;
+  /** The last line was cut short with nothing after it — what a kill -9 mid-write leaves; it is
+   * dropped on resume and not counted as damage. */
+  partialLastLine: boolean;
+}
+
+/** Read metrics.jsonl strictly: every line one JSON object, steps 1, 2, 3, … without gap. */
+export async function checkMetrics(path: string): Promise<MetricsCheck> {
+  if (!(await exists(path))) return { rows: [], problem: null, partialLastLine: false };
+  const text = await Deno.readTextFile(path);
+  const lines = text.split("\n");
+  const endsWithNewline = text.endsWith("\n");
+  if (endsWithNewline) lines.pop();
+  const rows: MetricsRow[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let row: MetricsRow | null = null;
+    try {
+      row = JSON.parse(lines[i]);
+    } catch {
+      // handled below
+    }
+    const last = i === lines.length - 1;
+    if (!row || typeof row !== "object" || typeof row.step !== "number") {
+      if (last && !endsWithNewline) return { rows, problem: null, partialLastLine: true };
+      return {
+        rows,
+        problem: `line ${i + 1} is ${row ? "not a metrics row" : "not valid JSON"}`,
+        partialLastLine: false,
+      };
+    }
+    if (row.step !== rows.length + 1) {
+      const kind = row.step <= rows.length ? "a duplicate" : "a gap";
+      return {
+        rows,
+        problem: `line ${i + 1} has step ${row.step} after step ${rows.length} (${kind})`,
+        partialLastLine: false,
+      };
+    }
+    rows.push(row);
+  }
+  return { rows, problem: null, partialLastLine: false };
+}
 
 export async function readMetrics(path: string): Promise<MetricsRow[]> {
   if (!(await exists(path))) return [];
@@ -87,7 +158,7 @@ export async function readMetrics(path: string): Promise<MetricsRow[]> {
 
 /** Keep only rows with step ≤ lastStep (used on resume so no step is logged twice). */
 export async function truncateMetrics(path: string, lastStep: number): Promise<MetricsRow[]> {
-  const rows = (await readMetrics(path)).filter((r) => r.step <= lastStep);
+  const rows = (await checkMetrics(path)).rows.filter((r) => r.step <= lastStep);
   await writeFileAtomic(path, rows.map((r) => JSON.stringify(r) + "\n").join(""));
   return rows;
 }

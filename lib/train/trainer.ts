@@ -31,36 +31,31 @@ import { collectWeights, restoreWeights } from "../nn/state.ts";
 import type { RngState } from "../util/rng.ts";
 import { imageGridPng } from "../viz/png.ts";
 import { lossChartSpec, renderChart } from "../viz/chart.ts";
-import { checkpointPath, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { gitCommit, readJson, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import {
+  checkpointPath,
+  findIntactCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { gitCommit, type WriteFile, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { RunLock } from "./lock.ts";
+import { checkMemory, checkSpec, TRAIN_FLOATS_PER_PIXEL, type TrainSpec } from "./spec.ts";
 import { Progress } from "./progress.ts";
 import { Ema } from "./ema.ts";
 import {
+  checkMetrics,
   createRunDir,
   defaultRunDir,
   MetricsWriter,
   openRunDir,
   readMetrics,
+  readRunConfig,
   type RunPaths,
   truncateMetrics,
 } from "./run_dir.ts";
 
-/** Everything that defines a training run; stored in config.json and re-read on resume. */
-export interface TrainSpec {
-  model: string;
-  dataset: string;
-  steps: number;
-  batch: number;
-  seed: number;
-  /** Model hyperparameters: the model's defaults ⊕ --quick ⊕ flags. */
-  modelConfig: Record<string, unknown>;
-  sampleEvery: number;
-  checkpointEvery: number;
-  /** Check tf.memory().numTensors every this many steps; a growing count is a leak. */
-  leakCheckEvery: number;
-  /** Images in each sample grid. */
-  sampleCount: number;
-}
+export type { TrainSpec };
 
 export interface TrainOptions {
   /** Run directory; default runs/<model>-<dataset>-<timestamp>. */
@@ -74,6 +69,11 @@ export interface TrainOptions {
   /** Stop (with a checkpoint and the final artifacts) once training has used this many seconds
    * of wall time in this process, even before `spec.steps` (the demo's time budget). */
   maxSeconds?: number;
+  /** The run dir's lock, when the caller already holds it (the CLI takes it before setting up
+   * the backend); otherwise train() takes and releases it itself. */
+  lock?: RunLock;
+  /** How checkpoint bytes reach the disk (tests inject a failing one; default Deno.writeFile). */
+  writeFile?: WriteFile;
 }
 
 export interface TrainResult {
@@ -133,7 +133,7 @@ export function resolveSpec(
   const shape = isImageDatasetName(dataset) ? IMAGE_SHAPES[dataset] : TOY_SHAPE;
   entry.config.checkData(modelConfig, shape);
   const steps = flags.steps ?? quickSteps ?? 1000;
-  return {
+  const spec = checkSpec({
     model,
     dataset,
     steps,
@@ -144,7 +144,15 @@ export function resolveSpec(
     checkpointEvery: flags.checkpointEvery ?? Math.max(1, Math.min(200, Math.ceil(steps / 10))),
     leakCheckEvery: flags.leakCheckEvery ?? 20,
     sampleCount: flags.sampleCount ?? 64,
-  };
+  }, "flags");
+  checkMemory(
+    `--batch ${spec.batch}`,
+    spec.batch,
+    dataset,
+    TRAIN_FLOATS_PER_PIXEL,
+    (n) => `use --batch ${Math.min(n, spec.batch - 1)} or less`,
+  );
+  return spec;
 }
 
 async function buildModel(spec: TrainSpec) {
@@ -174,22 +182,93 @@ async function buildModel(spec: TrainSpec) {
   return { model, iterator: iterator as DataIterator, dataset };
 }
 
-/** Train a new run (`spec`) or continue one (`resume` = its run dir). */
+/** What resuming a run will do, worked out by reading (never writing) its files: the validated
+ * config, and the newest intact checkpoint whose step metrics.jsonl covers without a gap. */
+export interface ResumePlan {
+  paths: RunPaths;
+  config: Record<string, unknown>;
+  spec: TrainSpec;
+  /** The checkpoint to continue from; null = the run never checkpointed (start at step 0). */
+  from: { step: number; path: string } | null;
+}
+
+/**
+ * Check a run dir for `--resume` without touching tfjs or the disk: config.json (spec + model
+ * schema), metrics.jsonl, every checkpoint newer than the one chosen. Damaged checkpoints are
+ * skipped with a one-line warning each; when nothing usable is left, a one-line UserInputError.
+ */
+export async function planResume(runDir: string, steps?: number): Promise<ResumePlan> {
+  const paths = await openRunDir(runDir);
+  const { config, spec: saved } = await readRunConfig(paths);
+  const spec = steps === undefined ? saved : checkSpec({ ...saved, steps }, "flags");
+  const metrics = await checkMetrics(paths.metrics);
+  const all = await listCheckpoints(paths.checkpoints);
+  const { intact, damaged } = await findIntactCheckpoint(paths.checkpoints, metrics.rows.length);
+  if (!intact && all.length > 0) {
+    const skipped = all.filter((c) => c.step > metrics.rows.length).length;
+    if (damaged.length > 0 && skipped === 0) {
+      throw new UserInputError(
+        `cannot resume ${paths.root}: every checkpoint is damaged (${
+          damaged.map((d) => `${d.path}: ${d.problem}`).join("; ")
+        }); start a new run with --out`,
+      );
+    }
+    throw new UserInputError(
+      `cannot resume ${paths.root}: ${paths.metrics} ${
+        metrics.problem ? `is damaged (${metrics.problem})` : "is cut short"
+      } and covers steps 1–${metrics.rows.length} only, but no intact checkpoint is that old; ` +
+        `restore metrics.jsonl, or start a new run with --out`,
+    );
+  }
+  for (const d of damaged) {
+    console.error(
+      `warning: ${d.message}; resuming from ${intact ? `step ${intact.step}` : "step 0"}`,
+    );
+  }
+  if (intact && intact.step < (all.at(-1)?.step ?? 0) && damaged.length === 0) {
+    console.error(
+      `warning: ${paths.metrics} ends at step ${metrics.rows.length}${
+        metrics.problem ? ` (${metrics.problem})` : ""
+      }; resuming from checkpoint step ${intact.step} so the log has no gap`,
+    );
+  }
+  if (isImageDatasetName(spec.dataset)) {
+    await loadImageDataset(spec.dataset, "train"); // damaged data files fail here, before the backend
+  }
+  return { paths, config, spec, from: intact };
+}
+
+/** Train a new run (`spec`) or continue one (`resume` = its run dir, or a plan of it). */
 export async function train(
-  specOrResume: TrainSpec | { resume: string; steps?: number },
+  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  let spec: TrainSpec;
-  let paths: RunPaths;
   const resuming = "resume" in specOrResume;
-  if (resuming) {
-    paths = await openRunDir(specOrResume.resume);
-    const saved = await readJson<{ spec: TrainSpec }>(paths.config);
-    spec = { ...saved.spec, steps: specOrResume.steps ?? saved.spec.steps };
-  } else {
-    spec = specOrResume;
-    paths = await createRunDir(options.out ?? defaultRunDir(spec.model, spec.dataset));
+  const plan = !resuming
+    ? null
+    : typeof specOrResume.resume === "string"
+    ? await planResume(specOrResume.resume, specOrResume.steps)
+    : specOrResume.resume;
+  const root = plan?.paths.root ??
+    options.out ??
+    defaultRunDir((specOrResume as TrainSpec).model, (specOrResume as TrainSpec).dataset);
+  if (!plan) await Deno.mkdir(root, { recursive: true });
+  const lock = options.lock ?? await RunLock.acquire(root);
+  try {
+    return await trainLocked(specOrResume, plan, root, options);
+  } finally {
+    if (!options.lock) lock.release();
   }
+}
+
+async function trainLocked(
+  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
+  plan: ResumePlan | null,
+  root: string,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const spec = plan?.spec ?? specOrResume as TrainSpec;
+  const paths = plan?.paths ?? await createRunDir(root);
 
   const { model, iterator, dataset } = await buildModel(spec);
   const ema = model.ema ? new Ema(model.ema()) : null;
@@ -197,16 +276,14 @@ export async function train(
   let elapsedBefore = 0;
   let history: Array<Record<string, number>> = [];
 
-  if (resuming) {
-    const checkpoints = await listCheckpoints(paths.checkpoints);
-    const latest = checkpoints.at(-1);
-    if (latest) {
-      const extra = await restoreCheckpoint(model, iterator, latest.path, ema);
+  if (plan) {
+    if (plan.from) {
+      const extra = await restoreCheckpoint(model, iterator, plan.from.path, ema);
       step = extra.step;
       elapsedBefore = extra.elapsedSeconds;
     }
     history = await truncateMetrics(paths.metrics, step);
-    const config = await readJson<Record<string, unknown>>(paths.config);
+    const config = plan.config;
     const resumes = (config.resumes as unknown[] | undefined) ?? [];
     resumes.push({
       fromStep: step,
@@ -308,7 +385,18 @@ export async function train(
         (performance.now() - startTime) / 1000 >= options.maxSeconds;
       const stopping = interrupted || stepsThisProcess === options.stopAfter || outOfTime;
       if (step % spec.checkpointEvery === 0 || step === spec.steps || stopping) {
-        await writeCheckpoint(model, ema, iterator, paths, step, seconds());
+        try {
+          await writeCheckpoint(model, ema, iterator, paths, step, seconds(), options.writeFile);
+        } catch (error) {
+          // The temp file is gone (writeFileAtomic) and the previous checkpoint untouched.
+          const why = error instanceof Error ? error.message : String(error);
+          throw new TrainingError(
+            `could not write the step-${step} checkpoint (${why}); the step-` +
+              `${lastCheckpointStep} checkpoint is intact: free disk space or fix permissions ` +
+              `in ${paths.checkpoints}, then continue with --resume ${paths.root}`,
+            3,
+          );
+        }
         lastCheckpointStep = step;
       }
       if (interrupted) {
@@ -511,6 +599,7 @@ async function writeCheckpoint(
   paths: RunPaths,
   step: number,
   elapsedSeconds: number,
+  writeFile?: WriteFile,
 ): Promise<void> {
   const tensors = collectWeights(model.weightGroups());
   for (const [name, tensor] of ema?.tensors() ?? []) tensors.set(name, tensor);
@@ -533,7 +622,7 @@ async function writeCheckpoint(
     ...(ema ? { emaUpdates: ema.updates } : {}),
   };
   try {
-    await saveCheckpoint(checkpointPath(paths.checkpoints, step), tensors, extra);
+    await saveCheckpoint(checkpointPath(paths.checkpoints, step), tensors, extra, writeFile);
   } finally {
     owned.forEach((t) => t.dispose());
   }
@@ -550,6 +639,29 @@ async function restoreCheckpoint(
 ): Promise<CheckpointExtra> {
   const { tensors, extra } = await loadCheckpoint<CheckpointExtra>(path);
   try {
+    await restoreTensors(model, iterator, path, tensors, extra, ema);
+  } catch (error) {
+    if (error instanceof UserInputError) throw error;
+    throw new UserInputError(
+      `checkpoint ${path} does not fit the model described by config.json (${
+        (error as Error).message.split("\n")[0]
+      }): was config.json edited? restore it, or start a new run with --out`,
+    );
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+  return extra;
+}
+
+async function restoreTensors(
+  model: GenerativeModel,
+  iterator: DataIterator | null,
+  path: string,
+  tensors: Map<string, tf.Tensor>,
+  extra: CheckpointExtra,
+  ema: Ema | null,
+): Promise<void> {
+  {
     const modelTensors = new Map(
       [...tensors].filter(([name]) => !name.startsWith("optimizer:") && !name.startsWith("ema/")),
     );
@@ -572,35 +684,55 @@ async function restoreCheckpoint(
     if (ema) ema.restore(tensors, extra.emaUpdates ?? 0);
     model.rng.restore(extra.modelRng);
     iterator?.restore(extra.iterator);
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
   }
-  return extra;
 }
 
-/** Rebuild a run's model from config.json and its latest checkpoint (for sample / eval). Models
- * with EMA get the averaged weights unless `weights` is "live". */
+/** A run to sample or evaluate: validated config and the newest intact checkpoint. */
+export interface LoadPlan {
+  paths: RunPaths;
+  spec: TrainSpec;
+  from: { step: number; path: string };
+}
+
+/** Check a run dir for `sample`/`eval` by reading only (no lock, no tfjs): config.json, the
+ * newest intact checkpoint (damaged newer ones: a one-line warning each), the training data. */
+export async function planLoad(runDir: string): Promise<LoadPlan> {
+  const paths = await openRunDir(runDir);
+  const { spec } = await readRunConfig(paths);
+  const { intact, damaged } = await findIntactCheckpoint(paths.checkpoints);
+  if (!intact) {
+    throw new UserInputError(
+      damaged.length > 0
+        ? `${paths.root} has no intact checkpoint (${
+          damaged.map((d) => `${d.path}: ${d.problem}`).join("; ")
+        }): retrain it with --out, or restore a checkpoint`
+        : `${paths.root} has no checkpoint yet: train it first (--resume ${paths.root})`,
+    );
+  }
+  for (const d of damaged) {
+    console.error(`warning: ${d.message}; using step ${intact.step} instead`);
+  }
+  if (isImageDatasetName(spec.dataset)) {
+    await loadImageDataset(spec.dataset, "train"); // damaged data files fail here, before the backend
+  }
+  return { paths, spec, from: intact };
+}
+
+/** Rebuild a run's model from config.json and its newest intact checkpoint (sample / eval).
+ * Models with EMA get the averaged weights unless `weights` is "live". */
 export async function loadRun(
-  runDir: string,
+  run: string | LoadPlan,
   weights: "ema" | "live" = "ema",
 ): Promise<
   { model: GenerativeModel; spec: TrainSpec; step: number; weights: "ema" | "live" | "plain" }
 > {
-  const paths = await openRunDir(runDir);
-  const { spec } = await readJson<{ spec: TrainSpec }>(paths.config);
-  const latest = (await listCheckpoints(paths.checkpoints)).at(-1);
-  if (!latest) {
-    throw new TrainingError(
-      `${runDir} has no checkpoint yet: train it first (--resume ${runDir})`,
-      2,
-    );
-  }
-  const { model } = await buildModel(spec);
+  const plan = typeof run === "string" ? await planLoad(run) : run;
+  const { model } = await buildModel(plan.spec);
   const ema = model.ema ? new Ema(model.ema()) : null;
   try {
-    const extra = await restoreCheckpoint(model, null, latest.path, ema);
+    const extra = await restoreCheckpoint(model, null, plan.from.path, ema);
     if (ema && weights === "ema") ema.swap();
-    return { model, spec, step: extra.step, weights: ema ? weights : "plain" };
+    return { model, spec: plan.spec, step: extra.step, weights: ema ? weights : "plain" };
   } finally {
     ema?.dispose();
   }

@@ -9,3 +9,7 @@ export class UserInputError extends Error {
     this.name = "UserInputError";
   }
 }
+
+/** The run dir the current command works on, set by the commands as soon as it is known:
+ * main() writes the full trace of an unexpected (internal) error to `<runDir>/error.log`. */
+export const errorContext: { runDir?: string } = {};

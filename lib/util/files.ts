@@ -2,12 +2,18 @@
  * Atomic file writes (temp file in the same directory + rename), so a crash or kill -9 never
  * leaves a half-written checkpoint, config or metrics file behind.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/** How bytes reach the disk; tests inject one that fails (disk full, permission) mid-write. */
+export type WriteFile = (path: string, data: Uint8Array) => Promise<void>;
+
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  write: WriteFile = Deno.writeFile,
+): Promise<void> {
   // A unique temp name: two processes writing the same file never clobber each other's temp.
   const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
+    await write(tmp, typeof data === "string" ? new TextEncoder().encode(data) : data);
     await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
