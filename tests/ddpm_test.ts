@@ -165,6 +165,10 @@ Deno.test("ema: decay 0 equals the live weights; constant decay equals its close
     tf.variable(tf.tensor2d([[0.5, 4]])),
   ];
   const values = [[1, -2, 3], [2, 0, 1], [-1, 5, 0.25], [4, 4, -4]];
+  // construction + dispose leaves no tensor behind.
+  const count = tf.memory().numTensors;
+  new Ema({ variables: live, decay: 0.5, warmup: 0 }).dispose();
+  assert.equal(tf.memory().numTensors, count);
   // decay 0: after every update the shadow IS the live weights.
   const copy = new Ema({ variables: live, decay: 0, warmup: 0 });
   for (const v of values.slice(1)) {

@@ -50,7 +50,12 @@ export class Ema {
     this.decay = spec.decay;
     this.warmup = spec.warmup;
     // Starts as a copy of the initial weights; not trainable, so optimizers never see it.
-    this.shadow = spec.variables.map((v) => tf.variable(v.clone(), false));
+    this.shadow = spec.variables.map((v) => {
+      const copy = v.clone();
+      const shadow = tf.variable(copy, false);
+      copy.dispose(); // the variable keeps the data
+      return shadow;
+    });
   }
 
   /** Call after each optimizer step. */
