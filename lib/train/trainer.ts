@@ -24,7 +24,7 @@ import type { GenerativeModel } from "../models/types.ts";
 import { collectWeights, restoreWeights } from "../nn/state.ts";
 import type { RngState } from "../util/rng.ts";
 import { imageGridPng } from "../viz/png.ts";
-import { lossChartSpec, renderChart } from "../viz/chart.ts";
+import { ganChartSpec, lossChartSpec, renderChart } from "../viz/chart.ts";
 import { checkpointPath, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { gitCommit, readJson, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
 import { Progress } from "./progress.ts";
@@ -430,8 +430,11 @@ async function writeLossChart(
     }
     rows.push(row);
   }
+  // GANs that report what D says (d_real, d_fake) or a critic's estimate get a second panel.
+  const title = `${spec.model} on ${spec.dataset} (seed ${spec.seed})`;
+  const gan = rows.some((r) => "d_real" in r || "w_estimate" in r);
   const { svg, png } = await renderChart(
-    lossChartSpec(rows, { title: `${spec.model} on ${spec.dataset} (seed ${spec.seed})` }),
+    gan ? ganChartSpec(rows, { title }) : lossChartSpec(rows, { title }),
   );
   await writeFileAtomic(`${paths.charts}/losses.svg`, svg);
   const pngPath = `${paths.charts}/losses.png`;
