@@ -325,9 +325,11 @@ export async function train(
   const wallSeconds = seconds();
   const tail = history.slice(-Math.min(50, history.length));
   const finalLosses: Record<string, number> = {};
-  for (const key of Object.keys(tail[0] ?? {})) {
+  for (const key of new Set(tail.flatMap((r) => Object.keys(r)))) {
     if (key === "step" || key === "time") continue;
-    finalLosses[key] = tail.reduce((s, r) => s + r[key], 0) / tail.length;
+    // Some keys are not reported every step (a GAN's g_loss before its first G step).
+    const values = tail.map((r) => r[key]).filter((v) => v !== undefined);
+    finalLosses[key] = values.reduce((s, v) => s + v, 0) / values.length;
   }
   await writeJsonAtomic(paths.summary, {
     steps: step,
