@@ -193,9 +193,18 @@ Deno.test("mode coverage: 8/8 on the true ring, 1/8 on a single mode", () => {
 Deno.test("trainer: a GAN trains on 2-D points and writes a scatter preview and a film strip", async () => {
   await useBackend("cpu");
   const out = `${await tempDir("gan-points")}/run`;
-  const spec = resolveSpec("gan", { quick: true, dataset: "toy:8gaussians", steps: 6, seed: 0 });
+  const spec = resolveSpec("gan", {
+    quick: true,
+    dataset: "toy:8gaussians",
+    steps: 6,
+    seed: 0,
+    modelConfig: { discriminatorSteps: 3 },
+  });
   const result = await train(spec, { out, progress: false });
   assert.equal(result.step, 6);
+  // k = 3: G steps at trainer steps 3 and 6 only; g_loss appears from step 3 on.
+  assert.deepEqual(result.losses.map((r) => "g_loss" in r), [false, false, true, true, true, true]);
+  assert.equal(result.losses[3].g_loss, result.losses[4].g_loss); // no G step at 4, 5
   const film = await Deno.stat(`${out}/samples/film.png`);
   assert.ok(film.size > 1000);
   const points = JSON.parse(await Deno.readTextFile(`${out}/samples/points-000006.json`));

@@ -26,6 +26,9 @@ export async function publishRun(runDir: string, resultsDir: string): Promise<st
     [paths.summary, "summary.json"],
     [paths.metrics, "metrics.jsonl"],
     [`${paths.samples}/final.png`, "samples-final.png"],
+    [`${paths.samples}/film.png`, "samples-film.png"], // 2-D point runs
+    [`${paths.samples}/class-rows.png`, "samples-class-rows.png"], // conditional models
+    [`${paths.root}/agreement.json`, "agreement.json"], // experiments/cgan_agreement.ts
     [`${paths.charts}/losses.png`, "losses.png"],
     [`${paths.charts}/losses.svg`, "losses.svg"],
     [`${paths.root}/metrics.json`, "eval-metrics.json"],

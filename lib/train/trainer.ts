@@ -30,7 +30,7 @@ import type { GenerativeModel } from "../models/types.ts";
 import { collectWeights, restoreWeights } from "../nn/state.ts";
 import type { RngState } from "../util/rng.ts";
 import { imageGridPng } from "../viz/png.ts";
-import { lossChartSpec, renderChart } from "../viz/chart.ts";
+import { ganChartSpec, lossChartSpec, renderChart } from "../viz/chart.ts";
 import {
   checkpointPath,
   findIntactCheckpoint,
@@ -429,9 +429,11 @@ async function trainLocked(
   const wallSeconds = seconds();
   const tail = history.slice(-Math.min(50, history.length));
   const finalLosses: Record<string, number> = {};
-  for (const key of Object.keys(tail[0] ?? {})) {
+  for (const key of new Set(tail.flatMap((r) => Object.keys(r)))) {
     if (key === "step" || key === "time") continue;
-    finalLosses[key] = tail.reduce((s, r) => s + r[key], 0) / tail.length;
+    // Some keys are not reported every step (a GAN's g_loss before its first G step).
+    const values = tail.map((r) => r[key]).filter((v) => v !== undefined);
+    finalLosses[key] = values.reduce((s, v) => s + v, 0) / values.length;
   }
   await writeJsonAtomic(paths.summary, {
     steps: step,
@@ -580,8 +582,11 @@ async function writeLossChart(
     }
     rows.push(row);
   }
+  // GANs that report what D says (d_real, d_fake) or a critic's estimate get a second panel.
+  const title = `${spec.model} on ${spec.dataset} (seed ${spec.seed})`;
+  const gan = rows.some((r) => "d_real" in r || "w_estimate" in r);
   const { svg, png } = await renderChart(
-    lossChartSpec(rows, { title: `${spec.model} on ${spec.dataset} (seed ${spec.seed})` }),
+    gan ? ganChartSpec(rows, { title }) : lossChartSpec(rows, { title }),
   );
   await writeFileAtomic(`${paths.charts}/losses.svg`, svg);
   const pngPath = `${paths.charts}/losses.png`;

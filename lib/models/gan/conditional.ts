@@ -129,28 +129,27 @@ export class ConditionalGan implements GenerativeModel {
     return tf.losses.softmaxCrossEntropy(oneHot, classLogits) as tf.Scalar;
   }
 
-  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
-    if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
-    const n = batch.x.shape[0];
-    const oneHot = oneHotLabels(batch.labels, this.numClasses);
+  /** D step on real images with their labels and fakes generated for the same labels. */
+  async discriminatorStep(real: tf.Tensor4D, labels: tf.Tensor1D): Promise<Record<string, number>> {
+    const oneHot = oneHotLabels(labels, this.numClasses);
     const weight = this.config.classWeight ?? 1;
-    const zD = this.#latent(n);
-    const fake = tf.tidy(() => this.#generate(zD, oneHot, true));
-    const d = await optimizeStep(
+    const z = this.#latent(real.shape[0]);
+    const fake = tf.tidy(() => this.#generate(z, oneHot, true));
+    const out = await optimizeStep(
       this.#discriminatorOptimizer,
       trainableVariables(this.discriminator),
       () => {
-        const real = this.#discriminate(batch.x, oneHot);
-        const gen = this.#discriminate(fake, oneHot);
-        let loss = discriminatorLoss(real.source, gen.source);
+        const onReal = this.#discriminate(real, oneHot);
+        const onFake = this.#discriminate(fake, oneHot);
+        let loss = discriminatorLoss(onReal.source, onFake.source);
         const stats: Record<string, tf.Scalar> = {
-          d_real: meanProbability(real.source),
-          d_fake: meanProbability(gen.source),
+          d_real: meanProbability(onReal.source),
+          d_fake: meanProbability(onFake.source),
         };
-        if (real.classes && gen.classes) {
+        if (onReal.classes && onFake.classes) {
           const classLoss: tf.Scalar = tf.add(
-            this.#classLoss(real.classes, oneHot),
-            this.#classLoss(gen.classes, oneHot),
+            this.#classLoss(onReal.classes, oneHot),
+            this.#classLoss(onFake.classes, oneHot),
           );
           stats.class_loss = classLoss;
           loss = tf.add(loss, tf.mul(weight, classLoss));
@@ -158,20 +157,36 @@ export class ConditionalGan implements GenerativeModel {
         return { loss, stats };
       },
     );
-    const zG = this.#latent(n);
-    const g = await optimizeStep(
+    tf.dispose([oneHot, z, fake]);
+    return out;
+  }
+
+  /** G step for the given labels: non-saturating source loss (+ class loss for ACGAN). */
+  async generatorStep(labels: tf.Tensor1D): Promise<number> {
+    const oneHot = oneHotLabels(labels, this.numClasses);
+    const weight = this.config.classWeight ?? 1;
+    const z = this.#latent(labels.shape[0]);
+    const { loss } = await optimizeStep(
       this.#generatorOptimizer,
       trainableVariables(this.generator),
       () => {
-        const gen = this.#discriminate(this.#generate(zG, oneHot, true), oneHot);
-        let loss = nonSaturatingGeneratorLoss(gen.source);
-        if (gen.classes) loss = tf.add(loss, tf.mul(weight, this.#classLoss(gen.classes, oneHot)));
+        const onFake = this.#discriminate(this.#generate(z, oneHot, true), oneHot);
+        let loss = nonSaturatingGeneratorLoss(onFake.source);
+        if (onFake.classes) {
+          loss = tf.add(loss, tf.mul(weight, this.#classLoss(onFake.classes, oneHot)));
+        }
         return { loss };
       },
     );
-    tf.dispose([oneHot, zD, fake, zG]);
-    const { loss: dLoss, ...dStats } = d;
-    return { d_loss: dLoss, g_loss: g.loss, ...dStats };
+    tf.dispose([oneHot, z]);
+    return loss;
+  }
+
+  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
+    if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
+    const { loss, ...stats } = await this.discriminatorStep(batch.x, batch.labels);
+    const generator = await this.generatorStep(batch.labels);
+    return { d_loss: loss, g_loss: generator, ...stats };
   }
 
   sample(n: number, options: SampleOptions = {}): Promise<tf.Tensor4D> {

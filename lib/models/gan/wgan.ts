@@ -191,10 +191,14 @@ export class Wgan implements GenerativeModel {
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
     const { loss, ...stats } = await this.criticStep(batch.x);
-    if (step % this.config.criticSteps === 0 || Number.isNaN(this.#lastGeneratorLoss)) {
+    if (step % this.config.criticSteps === 0) {
       this.#lastGeneratorLoss = await this.generatorStep(batch.x.shape[0]);
     }
-    return { critic_loss: loss, g_loss: this.#lastGeneratorLoss, ...stats };
+    // g_loss is the latest G step's (absent before the first G step of this process).
+    const generator: Record<string, number> = Number.isNaN(this.#lastGeneratorLoss)
+      ? {}
+      : { g_loss: this.#lastGeneratorLoss };
+    return { critic_loss: loss, ...generator, ...stats };
   }
 
   sample(n: number, options: SampleOptions = {}): Promise<tf.Tensor4D> {
