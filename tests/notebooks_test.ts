@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { probeWebgpu } from "../lib/backend/webgpu.ts";
+import { UserInputError } from "../lib/util/errors.ts";
+import { setupNotebook } from "../lib/viz/notebook.ts";
 
 async function runNotebooks(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -19,6 +21,26 @@ async function runNotebooks(args: string[]): Promise<string> {
   assert.doesNotMatch(log, /✗/);
   return log;
 }
+
+Deno.test("setupNotebook: GENLAB_BACKEND wins over the notebook's default; a bad name is one line", async () => {
+  const saved = Deno.env.get("GENLAB_BACKEND");
+  try {
+    Deno.env.delete("GENLAB_BACKEND");
+    assert.equal((await setupNotebook({ backend: "cpu" })).backend.name, "cpu");
+    Deno.env.set("GENLAB_BACKEND", "wasm");
+    assert.equal((await setupNotebook({ backend: "cpu" })).backend.name, "wasm");
+    Deno.env.set("GENLAB_BACKEND", "gpu");
+    await assert.rejects(
+      () => setupNotebook(),
+      (e) =>
+        e instanceof UserInputError &&
+        /GENLAB_BACKEND='gpu'.*use one of auto, webgpu/.test(e.message),
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("GENLAB_BACKEND");
+    else Deno.env.set("GENLAB_BACKEND", saved);
+  }
+});
 
 Deno.test("notebooks: all execute headless in quick mode", async () => {
   await runNotebooks([]);
