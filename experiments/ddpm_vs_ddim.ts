@@ -173,6 +173,7 @@ interface Options {
   out: string;
   backend: BackendName;
   quick: boolean;
+  budgetSeconds?: number;
   trainSteps?: number;
   dataset?: string;
 }
@@ -203,6 +204,11 @@ async function main(args: string[]): Promise<void> {
     .option("--out <dir>", "output directory", "results/ddpm-vs-ddim")
     .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(", ")}`, "auto")
     .option("--quick", "train a tiny model (without --run)", false)
+    .option(
+      "--budget-seconds <s>",
+      "skip cells whose predicted time (from the cells run so far) would exceed this wall time",
+      positiveInt("--budget-seconds"),
+    )
     .option("--train-steps <n>", "training steps (without --run)", positiveInt("--train-steps"))
     .option("--dataset <name>", "dataset to train on (without --run)")
     .exitOverride();
@@ -228,19 +234,44 @@ async function main(args: string[]): Promise<void> {
     started: new Date().toISOString(),
   };
   const rows: CellResult[] = [];
+  const skipped: Array<{ cell: string; nfe: number; predicted_seconds: number; reason: string }> =
+    [];
   const save = async (finished: boolean) => {
     await writeJsonAtomic(`${o.out}/results.json`, {
       ...meta,
+      budget_seconds: o.budgetSeconds ?? null,
       finished,
       wall_seconds: (performance.now() - started) / 1000,
       cells: rows,
+      skipped,
     });
     await writeFileAtomic(`${o.out}/table.md`, markdownTable(rows));
   };
 
+  const elapsed = () => (performance.now() - started) / 1000;
   for (const [i, cell] of cells.entries()) {
     const method = methods[i];
     const nfe = makeSampler(schedule, method).points.length;
+    if (o.budgetSeconds !== undefined && rows.length > 0) {
+      // Sampling time is proportional to NFE·n; evaluation is a fixed cost per cell.
+      const perNfe = rows.reduce((a, r) => a + r.sample_seconds, 0) /
+        rows.reduce((a, r) => a + r.nfe, 0);
+      const evalCost = rows.reduce((a, r) => a + r.eval_seconds, 0) / rows.length;
+      const predicted = nfe * perNfe + evalCost;
+      if (elapsed() + predicted > o.budgetSeconds) {
+        skipped.push({
+          cell,
+          nfe,
+          predicted_seconds: predicted,
+          reason: `would end at ${
+            (elapsed() + predicted).toFixed(0)
+          } s > budget ${o.budgetSeconds} s`,
+        });
+        console.log(`${cell}: skipped (predicted ${predicted.toFixed(0)} s, over the budget)`);
+        await save(false);
+        continue;
+      }
+    }
     let sampleSeconds = 0, batchIndex = 0;
     const t0 = performance.now();
     const scores = await evaluateSamples({
