@@ -134,6 +134,73 @@ export function chartSpec(rows: CellResult[], title: string): VegaLiteSpec {
   };
 }
 
+/** The README of the results directory: provenance, the table, dropped cells, and the
+ * acceptance comparisons of issue 9 where their cells were run. */
+export function readme(
+  meta: Record<string, unknown>,
+  rows: CellResult[],
+  skipped: Array<{ cell: string; nfe: number; predicted_seconds: number; reason: string }>,
+  wallSeconds: number,
+  finished: boolean,
+): string {
+  const by = (cell: string) => rows.find((r) => r.cell === cell);
+  const lines = [
+    "# DDPM vs DDIM (and DPM-Solver++, Heun) on one trained DDPM",
+    "",
+    finished ? "" : "**Partial: the run was still going when this file was written.**\n",
+    `- command: \`${meta.command}\``,
+    `- commit: ${meta.commit}; model: ${meta.model}; dataset: ${meta.dataset}`,
+    `- n = ${meta.n} samples per cell, seed ${meta.seed} (batch b of every cell starts from the noise of seed + b), ` +
+    `sampling batch ${meta.batch}; backend ${meta.backend}; started ${meta.started}`,
+    `- total wall time ${
+      wallSeconds.toFixed(0)
+    } s (sampling + scoring; each cell's sampling time is in the table)`,
+    "- metrics: classifier FID / KID / IS / precision / recall of the samples against the test split " +
+    "(lib/metrics/evaluate.ts; FID is biased at finite n, so only equal-n cells compare)",
+    "",
+    markdownTable(rows),
+  ];
+  if (skipped.length > 0) {
+    lines.push(
+      "Cells not run (predicted from the measured time per network evaluation to exceed the budget):",
+      "",
+      ...skipped.map((s) =>
+        `- ${s.cell} (NFE ${s.nfe}): predicted ${s.predicted_seconds.toFixed(0)} s`
+      ),
+      "",
+    );
+  }
+  const ddpm = by("ddpm-1000"), ddim50 = by("ddim-50-eta0"), dpm20 = by("dpmpp-2m-20");
+  const checks: string[] = [];
+  if (ddpm && ddim50) {
+    const speed = ddpm.sample_seconds / ddim50.sample_seconds;
+    const fid = ddim50.classifier_fid / ddpm.classifier_fid - 1;
+    checks.push(
+      `- DDIM-50 (η = 0) vs DDPM-1000: ${speed.toFixed(1)}× faster in sampling wall time ` +
+        `(target ≥ 19×: ${speed >= 19 ? "met" : "missed"}); FID ${
+          ddim50.classifier_fid.toFixed(2)
+        } vs ` +
+        `${ddpm.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} % ` +
+        `(target within 15 %: ${Math.abs(fid) <= 0.15 || fid < 0 ? "met" : "missed"})`,
+    );
+  }
+  if (ddim50 && dpm20) {
+    const fid = dpm20.classifier_fid / ddim50.classifier_fid - 1;
+    checks.push(
+      `- DPM-Solver++(2M)-20 vs DDIM-50: FID ${dpm20.classifier_fid.toFixed(2)} vs ` +
+        `${ddim50.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} % ` +
+        `(target within 10 %: ${Math.abs(fid) <= 0.1 || fid < 0 ? "met" : "missed"})`,
+    );
+  }
+  if (checks.length > 0) lines.push("Acceptance comparisons (issue 9):", "", ...checks, "");
+  lines.push(
+    "Files: results.json (raw, with the cells not run), table.md, fid_vs_time.vl.json / .png " +
+      "(FID against sampling wall time, log x), grids/<cell>.png (first 64 samples; same start noise in every cell).",
+    "",
+  );
+  return lines.join("\n");
+}
+
 async function getModel(
   o: Options,
 ): Promise<{ model: GenerativeModel; source: string; dataset: string; T: number }> {
@@ -173,6 +240,7 @@ interface Options {
   out: string;
   backend: BackendName;
   quick: boolean;
+  budgetSeconds?: number;
   trainSteps?: number;
   dataset?: string;
 }
@@ -203,6 +271,11 @@ async function main(args: string[]): Promise<void> {
     .option("--out <dir>", "output directory", "results/ddpm-vs-ddim")
     .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(", ")}`, "auto")
     .option("--quick", "train a tiny model (without --run)", false)
+    .option(
+      "--budget-seconds <s>",
+      "skip cells whose predicted time (from the cells run so far) would exceed this wall time",
+      positiveInt("--budget-seconds"),
+    )
     .option("--train-steps <n>", "training steps (without --run)", positiveInt("--train-steps"))
     .option("--dataset <name>", "dataset to train on (without --run)")
     .exitOverride();
@@ -227,20 +300,46 @@ async function main(args: string[]): Promise<void> {
     backend: `${backend.name} (${backend.threads} threads)`,
     started: new Date().toISOString(),
   };
+  const elapsed = () => (performance.now() - started) / 1000;
   const rows: CellResult[] = [];
+  const skipped: Array<{ cell: string; nfe: number; predicted_seconds: number; reason: string }> =
+    [];
   const save = async (finished: boolean) => {
     await writeJsonAtomic(`${o.out}/results.json`, {
       ...meta,
+      budget_seconds: o.budgetSeconds ?? null,
       finished,
       wall_seconds: (performance.now() - started) / 1000,
       cells: rows,
+      skipped,
     });
     await writeFileAtomic(`${o.out}/table.md`, markdownTable(rows));
+    await writeFileAtomic(`${o.out}/README.md`, readme(meta, rows, skipped, elapsed(), finished));
   };
 
   for (const [i, cell] of cells.entries()) {
     const method = methods[i];
     const nfe = makeSampler(schedule, method).points.length;
+    if (o.budgetSeconds !== undefined && rows.length > 0) {
+      // Sampling time is proportional to NFE·n; evaluation is a fixed cost per cell.
+      const perNfe = rows.reduce((a, r) => a + r.sample_seconds, 0) /
+        rows.reduce((a, r) => a + r.nfe, 0);
+      const evalCost = rows.reduce((a, r) => a + r.eval_seconds, 0) / rows.length;
+      const predicted = nfe * perNfe + evalCost;
+      if (elapsed() + predicted > o.budgetSeconds) {
+        skipped.push({
+          cell,
+          nfe,
+          predicted_seconds: predicted,
+          reason: `would end at ${
+            (elapsed() + predicted).toFixed(0)
+          } s > budget ${o.budgetSeconds} s`,
+        });
+        console.log(`${cell}: skipped (predicted ${predicted.toFixed(0)} s, over the budget)`);
+        await save(false);
+        continue;
+      }
+    }
     let sampleSeconds = 0, batchIndex = 0;
     const t0 = performance.now();
     const scores = await evaluateSamples({
