@@ -202,9 +202,10 @@ Deno.test("trainer: a GAN trains on 2-D points and writes a scatter preview and 
   });
   const result = await train(spec, { out, progress: false });
   assert.equal(result.step, 6);
-  // k = 3: G steps at trainer steps 3 and 6 only; g_loss appears from step 3 on.
-  assert.deepEqual(result.losses.map((r) => "g_loss" in r), [false, false, true, true, true, true]);
-  assert.equal(result.losses[3].g_loss, result.losses[4].g_loss); // no G step at 4, 5
+  // k = 3: G steps at trainer steps 1 and 4 only.
+  const g = result.losses.map((r) => r.g_loss);
+  assert.ok(g.every(Number.isFinite));
+  assert.ok(g[0] === g[1] && g[1] === g[2] && g[2] !== g[3] && g[3] === g[4] && g[4] === g[5]);
   const film = await Deno.stat(`${out}/samples/film.png`);
   assert.ok(film.size > 1000);
   const points = JSON.parse(await Deno.readTextFile(`${out}/samples/points-000006.json`));

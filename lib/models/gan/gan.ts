@@ -8,9 +8,10 @@
  *  - "non-saturating": minimize −log D(G(z))      — §3's fix: same fixed point, strong gradient
  *                                                   early on (see lib/nn/losses.ts).
  *
- * One trainer step = one D step; G steps on trainer steps k, 2k, … (so `--steps 3000` with k = 3
- * is 1,000 G steps; a resumed run continues the same schedule). Reported: d_loss, g_loss (the
- * latest G step), d_real = mean D(x) and d_fake = mean D(G(z)) from the D step.
+ * One trainer step = one D step; a G step follows the D step on trainer steps 1, k+1, 2k+1, …
+ * (so k D steps per G step, `--steps 3000` with k = 3 is 1,000 G steps; a resumed run continues
+ * the same schedule). Reported: d_loss, g_loss (the latest G step), d_real = mean D(x) and
+ * d_fake = mean D(G(z)) from the D step.
  *
  * Layout: config → model → registry entry.
  */
@@ -141,7 +142,7 @@ export class Gan implements GenerativeModel {
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
     const { loss, d_real, d_fake } = await this.discriminatorStep(batch.x);
-    if (step % this.config.discriminatorSteps === 0) {
+    if ((step - 1) % this.config.discriminatorSteps === 0) {
       this.#lastGeneratorLoss = await this.generatorStep(batch.x.shape[0]);
     }
     // g_loss is the latest G step's (absent before the first G step of this process).

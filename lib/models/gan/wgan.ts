@@ -12,8 +12,9 @@
  *
  * Networks: MLPs on 2-D points (`--dataset toy:8gaussians`), DCGAN's conv G and a conv critic
  * without normalization on images (`network: auto` picks by the data). One trainer step = one
- * critic step; G steps on every n_critic-th trainer step. Reported: critic_loss, g_loss,
- * w_estimate = E f(x) − E f(G(z)) (the critic's W₁ estimate), and gp for wgan-gp.
+ * critic step; a G step follows it on trainer steps 1, n_critic + 1, 2·n_critic + 1, ….
+ * Reported: critic_loss, g_loss, w_estimate = E f(x) − E f(G(z)) (the critic's W₁ estimate),
+ * and gp for wgan-gp.
  *
  * Layout: config → model → registry entries.
  */
@@ -33,6 +34,17 @@ import { buildMlp, isPointData, optimizeStep, trainableVariables } from "./commo
 // ---------------------------------------------------------------------------------------------
 // config
 
+/** Conv networks need image sides divisible by 4 (DCGAN's two stride-2 layers). */
+const convNeedsImages = (
+  config: { network: string },
+  data: { height: number; width: number; channels: number },
+) =>
+  config.network === "mlp" || isPointData(data) && config.network === "auto" ||
+    (data.height % 4 === 0 && data.width % 4 === 0)
+    ? undefined
+    : `network '${config.network}' needs image sides divisible by 4, got ${data.height}×${data.width}` +
+      " (use --set network=mlp)";
+
 const NETWORKS = {
   latentDim: int(100, { min: 1, max: 4096 }, "dimension of the latent z ~ N(0, I)"),
   network: oneOf(
@@ -51,7 +63,7 @@ export const WGAN_CONFIG = defineConfig("wgan", {
   ...NETWORKS,
   learningRate: number(5e-5, { gt: 0, max: 1 }, "RMSProp learning rate (paper: 5e-5)"),
   clipValue: number(0.01, { gt: 0, max: 10 }, "c: critic weights are clipped to [−c, c]"),
-});
+}, { dataRules: [convNeedsImages] });
 export type WganConfig = ConfigOf<typeof WGAN_CONFIG>;
 
 export const WGAN_GP_CONFIG = defineConfig("wgan-gp", {
@@ -60,7 +72,7 @@ export const WGAN_GP_CONFIG = defineConfig("wgan-gp", {
   beta1: number(0, { min: 0, lt: 1 }, "Adam β₁ (paper: 0)"),
   beta2: number(0.9, { min: 0, lt: 1 }, "Adam β₂ (paper: 0.9)"),
   penaltyWeight: number(10, { min: 0, max: 1000 }, "λ of the gradient penalty (paper: 10)"),
-});
+}, { dataRules: [convNeedsImages] });
 export type WganGpConfig = ConfigOf<typeof WGAN_GP_CONFIG>;
 
 type AnyWganConfig = WganConfig | WganGpConfig;
@@ -191,7 +203,7 @@ export class Wgan implements GenerativeModel {
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
     const { loss, ...stats } = await this.criticStep(batch.x);
-    if (step % this.config.criticSteps === 0) {
+    if ((step - 1) % this.config.criticSteps === 0) {
       this.#lastGeneratorLoss = await this.generatorStep(batch.x.shape[0]);
     }
     // g_loss is the latest G step's (absent before the first G step of this process).
