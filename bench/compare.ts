@@ -206,6 +206,15 @@ function runCell(config: Config, work: Workload): Promise<Cell> {
 
 // ── the machine ──
 const started = performance.now();
+/** 1-, 5-, 15-minute load averages: other processes on a shared machine show up here. */
+const loadAverage = () => {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+};
+const loadBefore = loadAverage();
 const cpuModel = (() => {
   try {
     const info = Deno.readTextFileSync("/proc/cpuinfo");
@@ -363,7 +372,8 @@ const report = [
   `- Method: each cell is a fresh process; median of ${repeats} steps after ${warmup} warm-up ` +
   `(tfjs cpu: ${opts.cpuRepeats}, no warm-up, stopped after ${opts.cpuTimeout} s). Cells ran ` +
   "one after another in the order of the table; every step's time is in the .json next to this " +
-  "file (this VM is noisy: steps of one cell often vary by ±20 %).",
+  "file (this VM is noisy: steps of one cell often vary by ±20 %). Load average (1/5/15 min) " +
+  `${loadBefore} before the run, ${loadAverage()} after it.`,
   "",
   "Milliseconds per step (GFLOP/s in brackets; model FLOPs are the conv/matmul FLOPs counted by " +
   "the native kernels in one step).",
@@ -376,9 +386,12 @@ const report = [
     "noted in the .json); the other cells are this run's.",
   ]),
   "",
-  `GEMM 1024³ against the measured peak: native ${pct(gemmNative)}, PyTorch + OpenBLAS ` +
-  `${pct(gemmTorch)}. (The peak is an FMA loop with no memory traffic; it varies by a few % ` +
-  "between runs.)",
+  (gemmNative as Carried | undefined)?.carried || (gemmTorch as Carried | undefined)?.carried
+    ? "GEMM 1024³ against the measured peak: not recomputed (the GEMM cells are carried over, " +
+      "this run's peak is not theirs)."
+    : `GEMM 1024³ against the measured peak: native ${pct(gemmNative)}, PyTorch + OpenBLAS ` +
+      `${pct(gemmTorch)}. (The peak is an FMA loop with no memory traffic; it varies by a few % ` +
+      "between runs.)",
   "",
 ];
 const text = report.join("\n");
