@@ -306,3 +306,35 @@ Deno.test("PixelRNN (Row LSTM): causal by gradients; the cached-state sampler st
   tf.dispose([values, full]);
   model.dispose();
 });
+
+Deno.test("grid PixelCNN (VQ-VAE prior entry): class conditioning changes p, stays normalised", async () => {
+  await useBackend("cpu");
+  const prior = createGridPixelCnn({
+    categories: 3,
+    height: 1,
+    width: 3,
+    seed: 14,
+    filters: 8,
+    numClasses: 2,
+  });
+  prior.network.variables.forEach((v, i) =>
+    v.assign(tf.tidy(() => v.add(tf.randomNormal(v.shape, 0, 0.4, "float32", 70 + i))))
+  );
+  const grids: number[] = [];
+  for (let g = 0; g < 27; g++) grids.push(g % 3, Math.floor(g / 3) % 3, Math.floor(g / 9));
+  const all = tf.tensor4d(grids, [27, 1, 3, 1]);
+  const total = (label: number) =>
+    tf.tidy(() => {
+      const labels = tf.fill([27], label, "int32") as tf.Tensor1D;
+      return Array.from(prior.nll(all, labels).dataSync());
+    });
+  const p0 = total(0);
+  const p1 = total(1);
+  for (const nll of [p0, p1]) {
+    const mass = nll.reduce((s, v) => s + Math.exp(-v), 0);
+    assert.ok(Math.abs(mass - 1) < 1e-4, `Σ p = ${mass}`);
+  }
+  assert.ok(p0.some((v, k) => Math.abs(v - p1[k]) > 1e-3), "labels must change the distribution");
+  all.dispose();
+  prior.dispose();
+});
