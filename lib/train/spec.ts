@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { IMAGE_DATASETS, IMAGE_SHAPES, isImageDatasetName } from "../data/mod.ts";
+import { TOY_DATASETS, TOY_SHAPE } from "../data/toy2d.ts";
 import { MODELS } from "../models/registry.ts";
 import { UserInputError } from "../util/errors.ts";
 
@@ -17,7 +18,7 @@ const count = (max: number) => z.number().int().min(1).max(max);
 
 export const TRAIN_SPEC = z.strictObject({
   model: z.string().min(1),
-  dataset: z.enum(IMAGE_DATASETS),
+  dataset: z.enum([...IMAGE_DATASETS, ...TOY_DATASETS] as [string, ...string[]]),
   steps: count(1e9),
   batch: count(MAX_BATCH),
   seed: z.number().int().min(0).max(2 ** 32 - 1),
@@ -90,9 +91,8 @@ export function checkSpec(input: unknown, from: "flags" | string): TrainSpec {
   }
   if (inFile) {
     spec.modelConfig = entry.config.parse(spec.modelConfig, from);
-    if (isImageDatasetName(spec.dataset)) {
-      entry.config.checkData(spec.modelConfig, IMAGE_SHAPES[spec.dataset]);
-    }
+    const shape = isImageDatasetName(spec.dataset) ? IMAGE_SHAPES[spec.dataset] : TOY_SHAPE;
+    entry.config.checkData(spec.modelConfig, shape);
   }
   return spec;
 }
