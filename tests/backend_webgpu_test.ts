@@ -409,7 +409,7 @@ Deno.test({
     for (const key of ["classifier_fid", "classifier_kid_mean", "classifier_is_mean"]) {
       const [got, want] = [scores.webgpu[key], scores.wasm[key]];
       const rel = Math.abs(got - want) / Math.abs(want);
-      measured.set(`eval ${key} (relative)`, rel);
+      measured.set(`eval ${key} vs wasm (relative)`, rel);
       assert.ok(Number.isFinite(want) && want > 0, `${key} on wasm: ${want}`);
       assert.ok(rel <= 1e-3, `${key}: webgpu ${got} vs wasm ${want}`);
     }
