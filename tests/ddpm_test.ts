@@ -10,7 +10,7 @@ import { Ddpm, DDPM_CONFIG, type DdpmConfig } from "../lib/models/diffusion/ddpm
 import { Ema, emaDecayAt, emaUpdate } from "../lib/train/ema.ts";
 import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
 import { Rng } from "../lib/util/rng.ts";
-import { maxAbsDiff, tempDir, useBackend } from "./helpers.ts";
+import { maxAbsDiff, runCli, tempDir, useBackend } from "./helpers.ts";
 
 const DATA = { range: "[-1,1]" as const, height: 8, width: 8, channels: 1 };
 const TINY: Partial<DdpmConfig> = {
@@ -248,4 +248,34 @@ Deno.test("ema: a resumed run restores the EMA weights exactly; grids and loadRu
   assert.deepEqual(emaResumed, emaStraight, "EMA weights after resume");
   assert.deepEqual(liveResumed, await weights(straightDir, "live"), "live weights after resume");
   assert.ok(maxAbsDiff(emaResumed, liveResumed) > 1e-6, "EMA differs from the live weights");
+});
+
+Deno.test("cli: sample --sampler/--steps/--eta writes the grid and its timing (NFE, s/image); bad values are one line", async () => {
+  await useBackend("cpu");
+  const dir = `${await tempDir("ddpm-cli")}/run`;
+  const spec = resolveSpec("ddpm", {
+    quick: true,
+    steps: 2,
+    batch: 2,
+    sampleCount: 2,
+    modelConfig: { baseChannels: 4, groups: 2 },
+  });
+  (await train(spec, { out: dir, progress: false })).model.dispose();
+  const out = `${dir}/grid.png`;
+  const ok = await runCli(
+    ["sample", dir, "--sampler", "ddim", "--steps", "3", "--eta", "0.5", "-n", "4", "--out", out],
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  const timing = JSON.parse(await Deno.readTextFile(`${dir}/grid.json`));
+  assert.equal(timing.nfe, 3);
+  assert.equal(timing.n, 4);
+  assert.equal(timing.weights, "ema");
+  assert.deepEqual(timing.method, { sampler: "ddim", steps: 3, eta: 0.5 });
+  assert.ok(timing.seconds_per_image > 0);
+  assert.ok((await Deno.stat(out)).size > 0);
+  for (const args of [["--eta", "2"], ["--sampler", "nope"]]) {
+    const bad = await runCli(["sample", dir, ...args]);
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.stderr.trim().split("\n").filter((l) => l.startsWith("error")).length, 1);
+  }
 });
