@@ -190,8 +190,8 @@ export const DEMO = {
   dataset: "mnist",
   steps: 20_000,
   trainSeconds: 225,
-  batch: 32,
-  modelConfig: { generatorFilters: 32, discriminatorFilters: 32 },
+  batch: 64,
+  modelConfig: { generatorFilters: 32, discriminatorFilters: 32, learningRate: 0.0002 },
   sampleEvery: 500,
   checkpointEvery: 500,
 } as const;
