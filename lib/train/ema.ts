@@ -16,6 +16,7 @@
  * replace its internals without touching callers.
  */
 import * as tf from "@tensorflow/tfjs";
+import { emaUpdate } from "../nn/optimizers.ts";
 import type { EmaSpec } from "../models/types.ts";
 
 export type { EmaSpec };
@@ -25,16 +26,9 @@ export function emaDecayAt(n: number, decay: number, warmup: number): number {
   return warmup > 0 ? Math.min(decay, (1 + n) / (warmup + n)) : decay;
 }
 
-/** shadow_i ← d · shadow_i + (1 − d) · live_i for every i, in place; no lasting tensors.
- * Written as shadow − (1 − d)(shadow − live): one subtract, one scale, one subtract per variable. */
-export function emaUpdate(shadow: tf.Variable[], live: tf.Variable[], decay: number): void {
-  tf.tidy(() => {
-    const rate = tf.scalar(1 - decay);
-    for (let i = 0; i < shadow.length; i++) {
-      shadow[i].assign(tf.sub(shadow[i], tf.mul(rate, tf.sub(shadow[i], live[i]))));
-    }
-  });
-}
+/** shadow_i ← d · shadow_i + (1 − d) · live_i for every i, in place: lib/nn/optimizers.ts
+ * (one native call for all variables where the backend has the fused kernel, tfjs ops elsewhere). */
+export { emaUpdate };
 
 export class Ema {
   readonly shadow: tf.Variable[];

@@ -23,6 +23,7 @@
  * Layout: config → model (loss, train step, sampling) → registry entry.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { UserInputError } from "../../util/errors.ts";
 import { Rng } from "../../util/rng.ts";
@@ -119,7 +120,7 @@ export class Ddpm implements GenerativeModel {
   readonly network: UNet;
   readonly schedule: NoiseSchedule;
   readonly numClasses: number;
-  readonly #optimizer: tf.AdamOptimizer;
+  readonly #optimizer: tf.Optimizer;
   /** √ᾱ_t, √(1−ᾱ_t) and the Min-SNR weight per t, float32 on the device (gathered per batch). */
   readonly #sqrtAlphaBar: tf.Tensor1D;
   readonly #sqrtOneMinusAlphaBar: tf.Tensor1D;
@@ -156,7 +157,13 @@ export class Ddpm implements GenerativeModel {
     this.#sqrtAlphaBar = tf.tensor1d(Float32Array.from(schedule.sqrtAlphaBar));
     this.#sqrtOneMinusAlphaBar = tf.tensor1d(Float32Array.from(schedule.sqrtOneMinusAlphaBar));
     this.#lossWeight = tf.tensor1d(Float32Array.from(weights));
-    this.#optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-8);
+    // tf.train.adam's math and state layout, one fused native update where the backend has it.
+    this.#optimizer = adam({
+      learningRate: config.learningRate,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+    });
   }
 
   /** The Algorithm 1 loss for given x₀, timesteps t ([B] int32) and noise ε (a scalar). Public
