@@ -102,7 +102,7 @@ export const DEMO = {
   steps: 20_000,
   trainSeconds: 225,
   batch: 64,
-  modelConfig: { generatorFilters: 32, discriminatorFilters: 32, learningRate: 0.0002 },
+  modelConfig: { generatorFilters: 32, discriminatorFilters: 32, learningRate: 0.001 },
   sampleEvery: 500,
   checkpointEvery: 500,
 } as const;
