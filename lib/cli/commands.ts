@@ -192,7 +192,12 @@ export const DEMO = {
   steps: 20_000,
   trainSeconds: 225,
   batch: 64,
-  modelConfig: { generatorFilters: 32, discriminatorFilters: 32, learningRate: 0.001 },
+  modelConfig: {
+    generatorFilters: 32,
+    discriminatorFilters: 32,
+    learningRate: 2e-4,
+    generatorEma: 0.999,
+  },
   sampleEvery: 500,
   checkpointEvery: 500,
 } as const;

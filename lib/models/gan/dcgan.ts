@@ -18,7 +18,14 @@ import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.t
 import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
-import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import type {
+  Batch,
+  DataSpec,
+  EmaSpec,
+  GenerativeModel,
+  ModelEntry,
+  SampleOptions,
+} from "../types.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -41,6 +48,11 @@ export const DCGAN_CONFIG = defineConfig("dcgan", {
     ["batch", "none"],
     "batch",
     "normalization in D's hidden conv layer: the paper's batch norm, or none",
+  ),
+  generatorEma: number(
+    0,
+    { min: 0, lt: 1 },
+    "decay of an EMA of G's weights used for samples and eval (0 = off; e.g. 0.999)",
   ),
 }, {
   dataRules: [
@@ -147,6 +159,10 @@ export class Dcgan implements GenerativeModel {
   readonly discriminator: tf.Sequential;
   readonly #generatorOptimizer: FusedAdam;
   readonly #discriminatorOptimizer: FusedAdam;
+  /** With `generatorEma` > 0 the trainer keeps an EMA of all of G's weights (batch-norm moving
+   * statistics included), used for sample grids, `sample` and `eval` (Karras et al. 2018;
+   * Yazıcı et al. 2019: averaged generators give better samples than the last iterate). */
+  readonly ema?: () => EmaSpec;
 
   constructor(readonly config: DcganConfig, readonly dataSpec: DataSpec, seed: number) {
     this.rng = new Rng(seed);
@@ -157,6 +173,13 @@ export class Dcgan implements GenerativeModel {
     // tf.train.adam's math and state layout, one fused native update where the backend has it.
     this.#generatorOptimizer = adam({ learningRate, beta1, beta2 });
     this.#discriminatorOptimizer = adam({ learningRate, beta1, beta2 });
+    if (config.generatorEma > 0) {
+      this.ema = () => ({
+        variables: this.generator.weights.map((w) => w.read() as tf.Variable),
+        decay: config.generatorEma,
+        warmup: 10,
+      });
+    }
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
