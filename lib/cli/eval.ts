@@ -70,7 +70,8 @@ export async function runEval(
   }
   if (flags.fid === false) {
     model.dispose();
-    await writeJsonAtomic(`${paths.root}/metrics.json`, {
+    const out = flags.out ?? `${paths.root}/metrics.json`;
+    await writeJsonAtomic(out, {
       ...likelihood,
       run: paths.root,
       checkpoint_step: step,
@@ -80,7 +81,7 @@ export async function runEval(
       command: ["deno", "task", "eval", ...Deno.args.slice(1)].join(" "),
       created: new Date().toISOString(),
     });
-    console.log(`→ ${paths.root}/metrics.json`);
+    console.log(`→ ${out}`);
     return;
   }
   // Each batch gets its own seed from one stream: same --seed → same samples. Sampling and
