@@ -320,3 +320,24 @@ Deno.test("VAE: β and KL warm-up weight only the training loss's KL term", asyn
   x.dispose();
   vae.dispose();
 });
+
+Deno.test("vae family: the same seed builds the same weights (seeded initializers)", async () => {
+  await useBackend("cpu");
+  const { MODELS } = await import("../lib/models/registry.ts");
+  for (const name of ["ae", "vae", "vqvae"]) {
+    const entry = MODELS[name];
+    const { steps: _steps, batch: _batch, ...quick } = entry.quick;
+    const config = entry.config.parse(quick);
+    const data = { range: "[-1,1]" as const, height: 28, width: 28, channels: 1, numClasses: 10 };
+    const [a, b, c] = [0, 0, 1].map((seed) => entry.create(config, data, seed));
+    const weights = (m: typeof a) =>
+      Object.values(m.weightGroups()).flatMap((g) =>
+        Array.isArray(g) ? g.map((v) => v.dataSync()) : g.weights.map((w) => w.read().dataSync())
+      );
+    const [wa, wb, wc] = [a, b, c].map(weights);
+    assert.ok(wa.length > 0);
+    wa.forEach((w, i) => assert.deepEqual(w, wb[i], `${name}: weight ${i} differs for one seed`));
+    assert.ok(wa.some((w, i) => w.some((x, j) => x !== wc[i][j])), `${name}: seeds 0 and 1 agree`);
+    [a, b, c].forEach((m) => m.dispose());
+  }
+});

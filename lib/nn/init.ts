@@ -17,6 +17,10 @@ export function glorotUniform(rng: Rng): Initializer {
   return tf.initializers.glorotUniform({ seed: rng.seed() });
 }
 
+export function glorotNormal(rng: Rng): Initializer {
+  return tf.initializers.glorotNormal({ seed: rng.seed() });
+}
+
 export function heNormal(rng: Rng): Initializer {
   return tf.initializers.heNormal({ seed: rng.seed() });
 }

@@ -48,37 +48,8 @@ export function meanProbability(logits: tf.Tensor): tf.Scalar {
   return tf.mean(tf.sigmoid(logits));
 }
 
-/** A multilayer perceptron: `hidden` dense layers with `activation`, then a dense output.
- * Goodfellow et al. (2014) used MLPs for both G and D. */
-export function buildMlp(options: {
-  name: string;
-  inputDim: number;
-  hiddenUnits: number;
-  hiddenLayers: number;
-  activation: "relu" | "leakyRelu";
-  outputUnits: number;
-  outputActivation: "tanh" | "linear";
-  rng: Rng;
-}): tf.Sequential {
-  const layers: tf.layers.Layer[] = [];
-  for (let i = 0; i < options.hiddenLayers; i++) {
-    layers.push(tf.layers.dense({
-      ...(i === 0 ? { inputShape: [options.inputDim] } : {}),
-      units: options.hiddenUnits,
-      kernelInitializer: glorotUniform(options.rng),
-    }));
-    layers.push(
-      options.activation === "relu" ? tf.layers.reLU() : tf.layers.leakyReLU({ alpha: 0.2 }),
-    );
-  }
-  layers.push(tf.layers.dense({
-    ...(options.hiddenLayers === 0 ? { inputShape: [options.inputDim] } : {}),
-    units: options.outputUnits,
-    activation: options.outputActivation,
-    kernelInitializer: glorotUniform(options.rng),
-  }));
-  return tf.sequential({ name: options.name, layers });
-}
+/** MLP G and D (Goodfellow et al. 2014): the one builder in lib/nn/mlp.ts. */
+export { buildMlp } from "../../nn/mlp.ts";
 
 /** One-hot labels [N, K] from int labels. */
 export function oneHotLabels(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {

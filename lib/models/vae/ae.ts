@@ -81,19 +81,24 @@ export class Autoencoder implements GenerativeModel {
     this.rng = new Rng(seed);
     const pixels = data.height * data.width * data.channels;
     const { latentDim, hiddenUnits, hiddenLayers } = config;
+    const initRng = this.rng.fork(); // seeded weights: same --seed, same network
     this.encoder = buildMlp({
       name: "encoder",
       inputDim: pixels,
-      outputDim: latentDim,
+      outputUnits: latentDim,
       hiddenUnits,
       hiddenLayers,
+      init: "he",
+      rng: initRng,
     });
     this.decoder = buildMlp({
       name: "decoder",
       inputDim: latentDim,
-      outputDim: pixels,
+      outputUnits: pixels,
       hiddenUnits,
       hiddenLayers,
+      init: "he",
+      rng: initRng,
     });
     this.codeMean = tf.variable(tf.zeros([latentDim]), false);
     this.codeVar = tf.variable(tf.ones([latentDim]), false);

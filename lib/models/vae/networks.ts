@@ -9,36 +9,11 @@
  * encoder q(z|x,y) and the decoder p(x|z,y) (Sohn et al. 2015, §4.1).
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../../util/rng.ts";
+import { glorotUniform, heNormal } from "../../nn/init.ts";
 
-export interface MlpOptions {
-  inputDim: number;
-  outputDim: number;
-  hiddenUnits: number;
-  hiddenLayers: number;
-  name: string;
-  /** Output activation (default linear: logits, means, log-variances). */
-  outputActivation?: "linear" | "sigmoid" | "tanh";
-}
-
-/** input → [dense(hidden) → ReLU] × hiddenLayers → dense(output). */
-export function buildMlp(options: MlpOptions): tf.Sequential {
-  const layers: tf.layers.Layer[] = [];
-  for (let i = 0; i < options.hiddenLayers; i++) {
-    layers.push(tf.layers.dense({
-      ...(i === 0 ? { inputShape: [options.inputDim] } : {}),
-      units: options.hiddenUnits,
-      activation: "relu",
-      kernelInitializer: "heNormal",
-    }));
-  }
-  layers.push(tf.layers.dense({
-    ...(options.hiddenLayers === 0 ? { inputShape: [options.inputDim] } : {}),
-    units: options.outputDim,
-    activation: options.outputActivation ?? "linear",
-    kernelInitializer: "glorotNormal",
-  }));
-  return tf.sequential({ name: options.name, layers });
-}
+/** MLP encoders/decoders: the one builder in lib/nn/mlp.ts (with `init: "he"`). */
+export { buildMlp, type MlpOptions } from "../../nn/mlp.ts";
 
 /** A Gaussian encoder q(z | x[, y]): one MLP whose 2d outputs are split into (μ, log σ²). */
 export function gaussianEncode(
@@ -79,6 +54,8 @@ export interface ConvCoderOptions {
   filters: number;
   /** Channels of the latent grid (the codebook vectors' dimension for VQ-VAE). */
   latentChannels: number;
+  /** Seeds every layer's initializer (same --seed, same weights). */
+  rng: Rng;
 }
 
 /** x [H, W, C] → conv4×4/2(f) → ReLU → conv4×4/2(2f) → ReLU → conv3×3(2f) → ReLU → conv1×1(D):
@@ -94,7 +71,7 @@ export function buildConvEncoder(o: ConvCoderOptions, name = "encoder"): tf.Sequ
         strides: 2,
         padding: "same",
         activation: "relu",
-        kernelInitializer: "heNormal",
+        kernelInitializer: heNormal(o.rng),
       }),
       tf.layers.conv2d({
         filters: 2 * o.filters,
@@ -102,16 +79,21 @@ export function buildConvEncoder(o: ConvCoderOptions, name = "encoder"): tf.Sequ
         strides: 2,
         padding: "same",
         activation: "relu",
-        kernelInitializer: "heNormal",
+        kernelInitializer: heNormal(o.rng),
       }),
       tf.layers.conv2d({
         filters: 2 * o.filters,
         kernelSize: 3,
         padding: "same",
         activation: "relu",
-        kernelInitializer: "heNormal",
+        kernelInitializer: heNormal(o.rng),
       }),
-      tf.layers.conv2d({ filters: o.latentChannels, kernelSize: 1, padding: "same" }),
+      tf.layers.conv2d({
+        filters: o.latentChannels,
+        kernelSize: 1,
+        padding: "same",
+        kernelInitializer: glorotUniform(o.rng),
+      }),
     ],
   });
 }
@@ -128,7 +110,7 @@ export function buildConvDecoder(o: ConvCoderOptions, name = "decoder"): tf.Sequ
         kernelSize: 3,
         padding: "same",
         activation: "relu",
-        kernelInitializer: "heNormal",
+        kernelInitializer: heNormal(o.rng),
       }),
       tf.layers.conv2dTranspose({
         filters: o.filters,
@@ -136,13 +118,14 @@ export function buildConvDecoder(o: ConvCoderOptions, name = "decoder"): tf.Sequ
         strides: 2,
         padding: "same",
         activation: "relu",
-        kernelInitializer: "heNormal",
+        kernelInitializer: heNormal(o.rng),
       }),
       tf.layers.conv2dTranspose({
         filters: o.channels,
         kernelSize: 4,
         strides: 2,
         padding: "same",
+        kernelInitializer: glorotUniform(o.rng),
       }),
     ],
   });

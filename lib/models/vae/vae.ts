@@ -125,19 +125,24 @@ export class Vae implements GenerativeModel {
     this.rng = new Rng(seed);
     const pixels = data.height * data.width * data.channels;
     const { latentDim, hiddenUnits, hiddenLayers } = config;
+    const initRng = this.rng.fork(); // seeded weights: same --seed, same network
     this.encoder = buildMlp({
       name: "encoder",
       inputDim: pixels + this.numClasses,
-      outputDim: 2 * latentDim,
+      outputUnits: 2 * latentDim,
       hiddenUnits,
       hiddenLayers,
+      init: "he",
+      rng: initRng,
     });
     this.decoder = buildMlp({
       name: "decoder",
       inputDim: latentDim + this.numClasses,
-      outputDim: pixels * this.likelihood.paramsPerPixel,
+      outputUnits: pixels * this.likelihood.paramsPerPixel,
       hiddenUnits,
       hiddenLayers,
+      init: "he",
+      rng: initRng,
     });
     this.#optimizer = tf.train.adam(config.learningRate);
   }

@@ -163,7 +163,12 @@ export class Vqvae implements GenerativeModel {
       channels: data.channels,
     };
     this.rng = new Rng(seed);
-    const coder = { ...data, filters: config.filters, latentChannels: config.codeDim };
+    const coder = {
+      ...data,
+      filters: config.filters,
+      latentChannels: config.codeDim,
+      rng: this.rng.fork(), // seeded weights: same --seed, same network
+    };
     this.encoder = buildConvEncoder(coder);
     this.decoder = buildConvDecoder(coder);
     this.grid = { height: data.height / 4, width: data.width / 4 };
