@@ -235,13 +235,32 @@ export class AutoregressiveImageModel implements GenerativeModel {
 // ---------------------------------------------------------------------------------------------
 // registry entry
 
-export function createPixelCnn(config: PixelCnnConfig, data: DataSpec, seed: number) {
+/** Any causal network over an image's pixels as a contract model: the network is built from
+ * the seed's first fork (its channels follow the `output` option), the model keeps the Rng. */
+export function autoregressiveImageModel<
+  C extends { output: PixelOutput; learningRate: number } & Record<string, unknown>,
+>(
+  name: string,
+  config: C,
+  data: DataSpec,
+  seed: number,
+  buildNetwork: (rng: Rng, channels: { inChannels: number; outChannels: number }) => CausalNetwork,
+): AutoregressiveImageModel {
   const rng = new Rng(seed);
   const { categories } = outputSpec(config.output);
-  const { inChannels, outChannels } = channelsFor(categories, "scalar");
-  const network = new PixelCnnNetwork(rng.fork(), { inChannels, outChannels, ...config });
+  const network = buildNetwork(rng.fork(), channelsFor(categories, "scalar"));
   const model = new DiscreteAutoregressive(network, categories, data.height, data.width, "scalar");
-  return new AutoregressiveImageModel("pixelcnn", config, model, data, rng);
+  return new AutoregressiveImageModel(name, config, model, data, rng);
+}
+
+export function createPixelCnn(config: PixelCnnConfig, data: DataSpec, seed: number) {
+  return autoregressiveImageModel(
+    "pixelcnn",
+    config,
+    data,
+    seed,
+    (rng, channels) => new PixelCnnNetwork(rng, { ...channels, ...config }),
+  );
 }
 
 export const pixelCnnEntry: ModelEntry<PixelCnnConfig> = {

@@ -24,13 +24,8 @@ import { MaskedConv2d } from "../../nn/masked_conv.ts";
 import { Rng } from "../../util/rng.ts";
 import type { DataSpec, ModelEntry } from "../types.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
-import {
-  type CausalNetwork,
-  channelsFor,
-  DiscreteAutoregressive,
-  type RowStepper,
-} from "./discrete.ts";
-import { AutoregressiveImageModel, outputSpec, PIXEL_OUTPUTS } from "./pixelcnn.ts";
+import { type CausalNetwork, type RowStepper } from "./discrete.ts";
+import { autoregressiveImageModel, PIXEL_OUTPUTS } from "./pixelcnn.ts";
 
 // ---------------------------------------------------------------------------------------------
 // config
@@ -193,12 +188,13 @@ export class PixelRnnNetwork implements CausalNetwork {
 // registry entry
 
 export function createPixelRnn(config: PixelRnnConfig, data: DataSpec, seed: number) {
-  const rng = new Rng(seed);
-  const { categories } = outputSpec(config.output);
-  const { inChannels, outChannels } = channelsFor(categories, "scalar");
-  const network = new PixelRnnNetwork(rng.fork(), { inChannels, outChannels, ...config });
-  const model = new DiscreteAutoregressive(network, categories, data.height, data.width, "scalar");
-  return new AutoregressiveImageModel("pixelrnn", config, model, data, rng);
+  return autoregressiveImageModel(
+    "pixelrnn",
+    config,
+    data,
+    seed,
+    (rng, channels) => new PixelRnnNetwork(rng, { ...channels, ...config }),
+  );
 }
 
 export const pixelRnnEntry: ModelEntry<PixelRnnConfig> = {

@@ -4,8 +4,6 @@
  * model, the MLP used on 2-D points and by the vanilla GAN, and label conditioning.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Rng } from "../../util/rng.ts";
-import { glorotUniform } from "../../nn/init.ts";
 import type { DataSpec } from "../types.ts";
 
 /** Toy 2-D datasets arrive as [N, 1, 1, 2] "images" (lib/data/toy2d.ts). */
