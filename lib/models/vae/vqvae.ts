@@ -230,11 +230,11 @@ export class Vqvae implements GenerativeModel {
 
   /** Data-dependent init (before the first step): codes at random encoder outputs of the batch,
    * so they start where z_e lives instead of far from it (else a few codes take everything). */
-  initCodebookFrom(x: tf.Tensor4D, seed: number): void {
+  async initCodebookFrom(x: tf.Tensor4D, seed: number): Promise<void> {
     const flat = tf.tidy(() =>
       (this.encoder.apply(x) as tf.Tensor).reshape([-1, this.config.codeDim])
     );
-    const rows = flat.dataSync();
+    const rows = await flat.data(); // async reads: webgpu has no synchronous download
     const rng = new Rng(seed);
     const { numCodes: K, codeDim: D } = this.config;
     const book = new Float32Array(K * D);
@@ -251,7 +251,7 @@ export class Vqvae implements GenerativeModel {
   }
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
-    if (step === 1) this.initCodebookFrom(batch.x, this.rng.seed());
+    if (step === 1) await this.initCodebookFrom(batch.x, this.rng.seed());
     let kept: tf.Tensor[] = [];
     const loss = tf.tidy(() =>
       this.#optimizer.minimize(() => {
@@ -283,7 +283,7 @@ export class Vqvae implements GenerativeModel {
     });
     let restarted = 0;
     if (this.config.deadCodeRestart === "restart" && step % this.config.restartEvery === 0) {
-      restarted = this.restartDeadCodes(flat as tf.Tensor2D, this.rng.seed());
+      restarted = await this.restartDeadCodes(flat as tf.Tensor2D, this.rng.seed());
     }
     const values = await Promise.all([loss, recon, codebookLoss, commit].map((t) => t.data()));
     tf.dispose([loss, ...kept]);
@@ -299,17 +299,19 @@ export class Vqvae implements GenerativeModel {
 
   /** Codes whose running usage is below deadCodeFraction/K move to random rows of `flat`
    * (encoder outputs of the current batch); returns how many moved. */
-  restartDeadCodes(flat: tf.Tensor2D, seed: number): number {
+  async restartDeadCodes(flat: tf.Tensor2D, seed: number): Promise<number> {
     const { numCodes: K, codeDim: D, deadCodeFraction } = this.config;
-    const usage = this.usage.dataSync();
+    const usage = await this.usage.data();
     const dead: number[] = [];
     for (let k = 0; k < K; k++) if (usage[k] < deadCodeFraction / K) dead.push(k);
     if (dead.length === 0) return 0;
     const rng = new Rng(seed);
-    const rows = flat.dataSync();
-    const book = this.codebook.dataSync().slice();
-    const sums = this.emaSum.dataSync().slice();
-    const count = this.emaCount.dataSync().slice();
+    const [rows, book, sums, count] = await Promise.all(
+      // copies: book, sums and count are edited below (data() may share the tensor's storage)
+      [flat, this.codebook, this.emaSum, this.emaCount].map(async (t) =>
+        (await t.data() as Float32Array).slice()
+      ),
+    );
     const use = usage.slice();
     for (const k of dead) {
       const r = rng.int(flat.shape[0]);
