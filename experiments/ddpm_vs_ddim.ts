@@ -5,6 +5,7 @@
  *
  *   deno task exp:ddpm_vs_ddim --run runs/ddpm-fashion-mnist-… [--n 1024] [--cells ddpm-1000,ddim-50-eta0]
  *   deno task exp:ddpm_vs_ddim --quick --n 64       # trains a tiny model first (smoke test)
+ *   deno task exp:ddpm_vs_ddim --run … --resume     # keep the cells <out>/results.json already has
  *
  * Cells: ddpm-<S> | ddim-<S>-eta<η> | dpmpp-2m-<S> | heun-<S> | euler-<S> (S = sampling steps;
  * Heun makes 2S − 1 network evaluations). Writes <out>/results.json (raw, rewritten after every
@@ -60,6 +61,9 @@ export function parseCell(cell: string): SamplingMethod {
 
 export interface CellResult {
   cell: string;
+  /** Commit and start time of the sitting that measured this cell (a study may span sittings). */
+  commit?: string;
+  measured_at?: string;
   sampler: string;
   steps: number;
   eta: number | null;
@@ -160,6 +164,15 @@ export function readme(
     "",
     markdownTable(rows),
   ];
+  const sittings = [...new Set(rows.map((r) => `${r.commit ?? "?"} @ ${r.measured_at ?? "?"}`))];
+  if (new Set(rows.map((r) => r.commit)).size > 1) {
+    lines.push(
+      "Cells were measured in more than one sitting (`--resume`; same model, n, seeds, backend):",
+      "",
+      ...rows.map((r) => `- ${r.cell}: commit ${r.commit}, measured ${r.measured_at}`),
+      "",
+    );
+  } else if (sittings.length > 0) lines.push(`All cells measured in one sitting.`, "");
   if (skipped.length > 0) {
     lines.push(
       "Cells not run (predicted from the measured time per network evaluation to exceed the budget):",
@@ -199,6 +212,33 @@ export function readme(
     "",
   );
   return lines.join("\n");
+}
+
+/** What must be equal for cells of two sittings to share one table: the same weights (run dir,
+ * step, EMA or live), the same n, noise seeds, batch, dataset and backend. */
+const SITTING_KEYS = ["model", "dataset", "n", "seed", "batch", "backend"] as const;
+
+/** Cells of an earlier sitting that may be kept (`--resume`), or a one-line error naming what
+ * differs. Wall times stay comparable only on the same machine: the README lists each cell's
+ * sitting. */
+export function resumableCells(
+  previous: Record<string, unknown>,
+  meta: Record<string, unknown>,
+): CellResult[] {
+  for (const key of SITTING_KEYS) {
+    if (String(previous[key]) !== String(meta[key])) {
+      throw new UserInputError(
+        `cannot --resume: the earlier sitting's ${key} was "${previous[key]}", this one's is ` +
+          `"${meta[key]}"; use the same settings or a new --out`,
+      );
+    }
+  }
+  const rows = (previous.cells ?? []) as CellResult[];
+  return rows.map((r) => ({
+    ...r,
+    commit: r.commit ?? String(previous.commit),
+    measured_at: r.measured_at ?? String(previous.started),
+  }));
 }
 
 async function getModel(
@@ -241,6 +281,7 @@ interface Options {
   backend: BackendName;
   quick: boolean;
   budgetSeconds?: number;
+  resume: boolean;
   trainSteps?: number;
   dataset?: string;
 }
@@ -276,6 +317,11 @@ async function main(args: string[]): Promise<void> {
       "skip cells whose predicted time (from the cells run so far) would exceed this wall time",
       positiveInt("--budget-seconds"),
     )
+    .option(
+      "--resume",
+      "keep the cells <out>/results.json already has (same model, n, seed)",
+      false,
+    )
     .option("--train-steps <n>", "training steps (without --run)", positiveInt("--train-steps"))
     .option("--dataset <name>", "dataset to train on (without --run)")
     .exitOverride();
@@ -302,9 +348,22 @@ async function main(args: string[]): Promise<void> {
   };
   const elapsed = () => (performance.now() - started) / 1000;
   const rows: CellResult[] = [];
+  if (o.resume) {
+    let previous: Record<string, unknown> | undefined;
+    try {
+      previous = JSON.parse(await Deno.readTextFile(`${o.out}/results.json`));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (previous) {
+      rows.push(...resumableCells(previous, meta).filter((r) => cells.includes(r.cell)));
+      console.log(`--resume: kept ${rows.map((r) => r.cell).join(", ") || "no cells"}`);
+    }
+  }
   const skipped: Array<{ cell: string; nfe: number; predicted_seconds: number; reason: string }> =
     [];
   const save = async (finished: boolean) => {
+    rows.sort((a, b) => cells.indexOf(a.cell) - cells.indexOf(b.cell));
     await writeJsonAtomic(`${o.out}/results.json`, {
       ...meta,
       budget_seconds: o.budgetSeconds ?? null,
@@ -319,6 +378,8 @@ async function main(args: string[]): Promise<void> {
 
   for (const [i, cell] of cells.entries()) {
     const method = methods[i];
+    if (rows.some((r) => r.cell === cell)) continue; // measured in an earlier sitting
+
     const nfe = makeSampler(schedule, method).points.length;
     if (o.budgetSeconds !== undefined && rows.length > 0) {
       // Sampling time is proportional to NFE·n; evaluation is a fixed cost per cell.
@@ -370,6 +431,8 @@ async function main(args: string[]): Promise<void> {
     });
     const row: CellResult = {
       cell,
+      commit: meta.commit,
+      measured_at: new Date().toISOString(),
       sampler: method.sampler,
       steps: method.steps!,
       eta: method.eta ?? null,

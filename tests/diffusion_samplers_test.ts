@@ -36,7 +36,7 @@ import {
   sampleLoop,
 } from "../lib/models/diffusion/samplers.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { parseCell } from "../experiments/ddpm_vs_ddim.ts";
+import { parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { maxAbsDiff, useBackend } from "./helpers.ts";
 
@@ -463,4 +463,30 @@ Deno.test("exp:ddpm_vs_ddim cells parse to sampling methods; bad cells are one-l
   // NFE per cell as the study reports it.
   assert.equal(makeSampler(schedule, parseCell("heun-20")).points.length, 39);
   assert.equal(makeSampler(schedule, parseCell("dpmpp-2m-20")).points.length, 20);
+});
+
+Deno.test("exp:ddpm_vs_ddim --resume keeps cells only from a sitting with the same model, n and seeds", () => {
+  const meta = {
+    model: "runs/x (step 5000, ema weights)",
+    dataset: "fashion-mnist",
+    n: 1024,
+    seed: 1,
+    batch: 256,
+    backend: "native (2 threads)",
+    commit: "aaa",
+    started: "t0",
+  };
+  const cell = { cell: "ddim-50-eta0", classifier_fid: 30 };
+  const kept = resumableCells({ ...meta, cells: [cell] }, { ...meta, commit: "bbb" });
+  assert.equal(kept.length, 1);
+  // A cell without its own provenance takes its sitting's.
+  assert.equal(kept[0].commit, "aaa");
+  assert.equal(kept[0].measured_at, "t0");
+  for (const [key, value] of [["n", 512], ["seed", 2], ["model", "runs/y"], ["backend", "wasm"]]) {
+    assert.throws(
+      () => resumableCells({ ...meta, cells: [cell] }, { ...meta, [key as string]: value }),
+      UserInputError,
+      String(key),
+    );
+  }
 });
