@@ -3,7 +3,7 @@
  * permutation RNG) is serializable, so a resumed run sees exactly the batches it would have seen.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Batch, DataSpec } from "../models/types.ts";
+import type { Batch, DataSpec } from "./types.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 import { UserInputError } from "../util/errors.ts";
 import type { ImageDataset } from "./dataset.ts";

@@ -2,7 +2,7 @@
  * Pixel scalings a model can ask for (DataSpec.range).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DataSpec } from "../models/types.ts";
+import type { DataSpec } from "./types.ts";
 
 /** uint8 pixels → the model's range: [-1,1] (GANs, diffusion), [0,1], or {0,1} binarized at 0.5
  * (likelihood models on binarized MNIST, deterministic threshold). */

@@ -5,13 +5,10 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.ts";
 import type { WeightOwner } from "../nn/state.ts";
 import type { ModelConfigSchema } from "./config.ts";
+import type { Batch, DataSpec } from "../data/types.ts";
 
-/** One training batch. Images are NHWC; their range is what the model asked for in `dataSpec`. */
-export interface Batch {
-  x: tf.Tensor4D;
-  /** Integer class labels, shape [N] (int32), when the dataset has them. */
-  labels?: tf.Tensor1D;
-}
+/** Data-side types, defined in lib/data (data knows no model) and part of the contract. */
+export type { Batch, DataSpec };
 
 export interface SampleOptions {
   /** Class labels for conditional models (length n). */
@@ -29,14 +26,6 @@ export interface SampleOptions {
 export interface ArtifactGrid {
   images: tf.Tensor4D;
   columns?: number;
-}
-
-/** How a model wants its data: value range and which image shape it was built for. */
-export interface DataSpec {
-  range: "[-1,1]" | "[0,1]" | "binary";
-  height: number;
-  width: number;
-  channels: number;
 }
 
 export interface GenerativeModel {
