@@ -22,7 +22,9 @@ import { klToUniform, modeCoverage } from "../lib/models/gan/diagnostics.ts";
 import { Wgan, WGAN_CONFIG } from "../lib/models/gan/wgan.ts";
 import { CGAN_CONFIG, ConditionalGan } from "../lib/models/gan/conditional.ts";
 import { sampleToy2d, toy2dModes } from "../lib/data/toy2d.ts";
-import { resolveSpec, train } from "../lib/train/trainer.ts";
+import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
+import { applyLinearDecay } from "../lib/models/gan/common.ts";
+import { adam } from "../lib/nn/optimizers.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { tempDir, useBackend } from "./helpers.ts";
 
@@ -215,4 +217,48 @@ Deno.test("trainer: a GAN trains on 2-D points and writes a scatter preview and 
   const resumed = await train({ resume: out, steps: 8 }, { progress: false });
   assert.equal(resumed.step, 8);
   resumed.model.dispose();
+});
+
+Deno.test("linear lr decay: lr·(1 − (t−1)/T), 0 from step T + 1; constant when T = 0", () => {
+  const optimizers = [tf.train.adam(0.01), tf.train.rmsprop(0.01), adam({ learningRate: 0.01 })];
+  const rate = () => optimizers.map((o) => (o as unknown as { learningRate: number }).learningRate);
+  applyLinearDecay(optimizers, 0.01, 1, 4);
+  rate().forEach((r) => close(r, 0.01, 1e-12));
+  applyLinearDecay(optimizers, 0.01, 3, 4);
+  rate().forEach((r) => close(r, 0.005, 1e-12));
+  applyLinearDecay(optimizers, 0.01, 5, 4);
+  assert.deepEqual(rate(), [0, 0, 0]);
+  applyLinearDecay(optimizers, 0.01, 9, 4);
+  assert.deepEqual(rate(), [0, 0, 0]);
+  const constant = [tf.train.adam(0.01)];
+  applyLinearDecay(constant, 0.02, 3, 0); // T = 0: untouched
+  close((constant[0] as unknown as { learningRate: number }).learningRate, 0.01, 1e-12);
+  [...optimizers, ...constant].forEach((o) => o.dispose());
+});
+
+Deno.test("wgan-gp with decay and an EMA of G: samples come from the averaged G, lr reaches 0", async () => {
+  await useBackend("cpu");
+  const out = `${await tempDir("wgan-gp-ema")}/run`;
+  const spec = resolveSpec("wgan-gp", {
+    quick: true,
+    dataset: "toy:8gaussians",
+    steps: 4,
+    seed: 0,
+    modelConfig: { decaySteps: 3, generatorEma: 0.9, criticSteps: 1 },
+  });
+  const result = await train(spec, { out, progress: false });
+  assert.ok(result.model.ema, "generatorEma > 0 opts the model into the trainer's EMA");
+  // Step 4 = T + 1 ran at lr 0; the returned model carries the EMA, which differs from the live G.
+  const model = result.model as Wgan;
+  for (const optimizer of Object.values(model.optimizers())) {
+    assert.equal((optimizer as unknown as { learningRate: number }).learningRate, 0);
+  }
+  const live = await loadRun(out, "live");
+  const averaged = model.generator.getWeights().map((w) => Array.from(w.dataSync()));
+  const liveWeights = (live.model as Wgan).generator.getWeights().map((w) =>
+    Array.from(w.dataSync())
+  );
+  assert.ok(averaged.some((w, i) => w.some((x, j) => x !== liveWeights[i][j])));
+  result.model.dispose();
+  live.model.dispose();
 });

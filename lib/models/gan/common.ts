@@ -4,7 +4,8 @@
  * model, the MLP used on 2-D points and by the vanilla GAN, and label conditioning.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DataSpec } from "../types.ts";
+import { int, number } from "../config.ts";
+import type { DataSpec, EmaSpec } from "../types.ts";
 
 /** Toy 2-D datasets arrive as [N, 1, 1, 2] "images" (lib/data/toy2d.ts). */
 export function isPointData(data: Pick<DataSpec, "height" | "width" | "channels">): boolean {
@@ -72,4 +73,51 @@ export function sampleLabels(n: number, numClasses: number, requested?: number[]
     return requested;
   }
   return Array.from({ length: n }, (_, i) => i % numClasses);
+}
+
+/** Two options every GAN of the family shares: a linear learning-rate decay and an EMA of G. */
+export const TRAINING_EXTRAS = {
+  decaySteps: int(
+    0,
+    { min: 0, max: 1e8 },
+    "linear decay of both learning rates to 0 over this many trainer steps, lr·(1 − (t−1)/T) " +
+      "(WGAN-GP's released code decays over its run); 0 = constant",
+  ),
+  generatorEma: number(
+    0,
+    { min: 0, lt: 1 },
+    "decay of an EMA of G's weights used for samples and eval (0 = off; e.g. 0.999)",
+  ),
+};
+
+/** Set the learning rate of every optimizer for trainer step `step` (1-based) from the base rate:
+ * constant when `decaySteps` is 0, else linear to 0 at step decaySteps + 1. Derived from the step
+ * alone, so a resumed run continues the same schedule. tfjs' Adam/RMSProp and the fused Adam all
+ * read `learningRate` when they apply an update. */
+export function applyLinearDecay(
+  optimizers: tf.Optimizer[],
+  learningRate: number,
+  step: number,
+  decaySteps: number,
+): void {
+  if (decaySteps <= 0) return;
+  const rate = learningRate * Math.max(0, 1 - (step - 1) / decaySteps);
+  for (const optimizer of optimizers) {
+    (optimizer as unknown as { learningRate: number }).learningRate = rate;
+  }
+}
+
+/** The trainer's EMA request for all of G's weights (batch-norm statistics included), or
+ * undefined when `decay` is 0. Averaged generators give better samples than the last iterate of
+ * an oscillating game (Yazıcı et al. 2019); DCGAN's `generatorEma` is the same option. */
+export function generatorEmaSpec(
+  generator: tf.LayersModel,
+  decay: number,
+): (() => EmaSpec) | undefined {
+  if (decay <= 0) return undefined;
+  return () => ({
+    variables: generator.weights.map((w) => w.read() as tf.Variable),
+    decay,
+    warmup: 10,
+  });
 }

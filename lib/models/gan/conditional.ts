@@ -20,16 +20,27 @@ import { discriminatorLoss, nonSaturatingGeneratorLoss } from "../../nn/losses.t
 import type { WeightOwner } from "../../nn/state.ts";
 import { UserInputError } from "../../util/errors.ts";
 import { Rng } from "../../util/rng.ts";
-import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import { adam } from "../../nn/optimizers.ts";
+import type {
+  Batch,
+  DataSpec,
+  EmaSpec,
+  GenerativeModel,
+  ModelEntry,
+  SampleOptions,
+} from "../types.ts";
 import { type ConfigOf, defineConfig, int, number } from "../config.ts";
 import { buildDiscriminator, buildGenerator, DCGAN_DEFAULTS } from "./dcgan.ts";
 import {
   appendLabelMaps,
+  applyLinearDecay,
+  generatorEmaSpec,
   meanProbability,
   oneHotLabels,
   optimizeStep,
   sampleLabels,
   trainableVariables,
+  TRAINING_EXTRAS,
 } from "./common.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -41,6 +52,7 @@ const SHARED = {
   discriminatorFilters: int(64, { min: 1, max: 1024 }, "channels of D's first conv layer"),
   learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate (DCGAN: 2e-4)"),
   beta1: number(0.5, { min: 0, lt: 1 }, "Adam β₁"),
+  ...TRAINING_EXTRAS,
 };
 const sidesDivisibleBy4 = (_c: unknown, data: { height: number; width: number }) =>
   data.height % 4 === 0 && data.width % 4 === 0
@@ -66,8 +78,10 @@ export class ConditionalGan implements GenerativeModel {
   readonly generator: tf.Sequential;
   /** cgan: image ⊕ label maps → logit; acgan: image → [source logit, K class logits]. */
   readonly discriminator: tf.Sequential;
-  readonly #generatorOptimizer: tf.AdamOptimizer;
-  readonly #discriminatorOptimizer: tf.AdamOptimizer;
+  readonly #generatorOptimizer: tf.Optimizer;
+  readonly #discriminatorOptimizer: tf.Optimizer;
+  /** Set when `generatorEma` > 0 (common.ts `generatorEmaSpec`). */
+  readonly ema?: () => EmaSpec;
 
   constructor(
     readonly name: "cgan" | "acgan",
@@ -97,8 +111,11 @@ export class ConditionalGan implements GenerativeModel {
         initRng,
       )
       : buildDiscriminator(dcgan, dataSpec, initRng, 1 + numClasses);
-    this.#generatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
-    this.#discriminatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
+    // tf.train.adam's math and state layout, one fused native update where the backend has it.
+    const { learningRate, beta1 } = config;
+    this.#generatorOptimizer = adam({ learningRate, beta1 });
+    this.#discriminatorOptimizer = adam({ learningRate, beta1 });
+    this.ema = generatorEmaSpec(this.generator, config.generatorEma);
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
@@ -182,8 +199,15 @@ export class ConditionalGan implements GenerativeModel {
     return loss;
   }
 
-  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
+  async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
     if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
+    const { learningRate, decaySteps } = this.config;
+    applyLinearDecay(
+      [this.#generatorOptimizer, this.#discriminatorOptimizer],
+      learningRate,
+      step,
+      decaySteps,
+    );
     const { loss, ...stats } = await this.discriminatorStep(batch.x, batch.labels);
     const generator = await this.generatorStep(batch.labels);
     return { d_loss: loss, g_loss: generator, ...stats };

@@ -23,14 +23,24 @@ import {
 } from "../../nn/losses.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
-import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import type {
+  Batch,
+  DataSpec,
+  EmaSpec,
+  GenerativeModel,
+  ModelEntry,
+  SampleOptions,
+} from "../types.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 import {
+  applyLinearDecay,
   buildMlp,
+  generatorEmaSpec,
   isPointData,
   meanProbability,
   optimizeStep,
   trainableVariables,
+  TRAINING_EXTRAS,
 } from "./common.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -48,6 +58,7 @@ export const GAN_CONFIG = defineConfig("gan", {
   discriminatorSteps: int(1, { min: 1, max: 100 }, "k: D steps per G step (Algorithm 1)"),
   learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate of G and D"),
   beta1: number(0.5, { min: 0, lt: 1 }, "Adam β₁"),
+  ...TRAINING_EXTRAS,
 });
 export type GanConfig = ConfigOf<typeof GAN_CONFIG>;
 
@@ -63,6 +74,8 @@ export class Gan implements GenerativeModel {
   readonly discriminator: tf.Sequential;
   readonly #generatorOptimizer: tf.AdamOptimizer;
   readonly #discriminatorOptimizer: tf.AdamOptimizer;
+  /** Set when `generatorEma` > 0 (common.ts `generatorEmaSpec`). */
+  readonly ema?: () => EmaSpec;
   #lastGeneratorLoss = Number.NaN;
 
   constructor(readonly config: GanConfig, readonly dataSpec: DataSpec, seed: number) {
@@ -92,6 +105,7 @@ export class Gan implements GenerativeModel {
     });
     this.#generatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
     this.#discriminatorOptimizer = tf.train.adam(config.learningRate, config.beta1);
+    this.ema = generatorEmaSpec(this.generator, config.generatorEma);
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
@@ -141,6 +155,13 @@ export class Gan implements GenerativeModel {
   }
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
+    const { learningRate, decaySteps } = this.config;
+    applyLinearDecay(
+      [this.#generatorOptimizer, this.#discriminatorOptimizer],
+      learningRate,
+      step,
+      decaySteps,
+    );
     const { loss, d_real, d_fake } = await this.discriminatorStep(batch.x);
     if ((step - 1) % this.config.discriminatorSteps === 0) {
       this.#lastGeneratorLoss = await this.generatorStep(batch.x.shape[0]);

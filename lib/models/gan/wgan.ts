@@ -26,10 +26,26 @@ import {
 } from "../../nn/losses.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
-import type { Batch, DataSpec, GenerativeModel, ModelEntry, SampleOptions } from "../types.ts";
+import { adam } from "../../nn/optimizers.ts";
+import type {
+  Batch,
+  DataSpec,
+  EmaSpec,
+  GenerativeModel,
+  ModelEntry,
+  SampleOptions,
+} from "../types.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 import { buildDiscriminator, buildGenerator, DCGAN_DEFAULTS } from "./dcgan.ts";
-import { buildMlp, isPointData, optimizeStep, trainableVariables } from "./common.ts";
+import {
+  applyLinearDecay,
+  buildMlp,
+  generatorEmaSpec,
+  isPointData,
+  optimizeStep,
+  trainableVariables,
+  TRAINING_EXTRAS,
+} from "./common.ts";
 
 // ---------------------------------------------------------------------------------------------
 // config
@@ -57,6 +73,7 @@ const NETWORKS = {
   generatorFilters: int(64, { min: 1, max: 1024 }, "conv: channels of G's last hidden layer"),
   criticFilters: int(64, { min: 1, max: 1024 }, "conv: channels of the critic's first layer"),
   criticSteps: int(5, { min: 1, max: 100 }, "n_critic: critic steps per G step"),
+  ...TRAINING_EXTRAS,
 };
 
 export const WGAN_CONFIG = defineConfig("wgan", {
@@ -87,6 +104,8 @@ export class Wgan implements GenerativeModel {
   readonly #generatorOptimizer: tf.Optimizer;
   readonly #criticOptimizer: tf.Optimizer;
   readonly #mlp: boolean;
+  /** Set when `generatorEma` > 0 (common.ts `generatorEmaSpec`). */
+  readonly ema?: () => EmaSpec;
   #lastGeneratorLoss = Number.NaN;
 
   constructor(
@@ -136,9 +155,11 @@ export class Wgan implements GenerativeModel {
       this.#criticOptimizer = tf.train.rmsprop(config.learningRate);
     } else {
       const { learningRate, beta1, beta2 } = config as WganGpConfig;
-      this.#generatorOptimizer = tf.train.adam(learningRate, beta1, beta2);
-      this.#criticOptimizer = tf.train.adam(learningRate, beta1, beta2);
+      // tf.train.adam's math and state layout, one fused native update where the backend has it.
+      this.#generatorOptimizer = adam({ learningRate, beta1, beta2 });
+      this.#criticOptimizer = adam({ learningRate, beta1, beta2 });
     }
+    this.ema = generatorEmaSpec(this.generator, config.generatorEma);
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
@@ -202,6 +223,13 @@ export class Wgan implements GenerativeModel {
   }
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
+    const { learningRate, decaySteps } = this.config;
+    applyLinearDecay(
+      [this.#generatorOptimizer, this.#criticOptimizer],
+      learningRate,
+      step,
+      decaySteps,
+    );
     const { loss, ...stats } = await this.criticStep(batch.x);
     if ((step - 1) % this.config.criticSteps === 0) {
       this.#lastGeneratorLoss = await this.generatorStep(batch.x.shape[0]);
