@@ -27,6 +27,7 @@ import type {
   SampleOptions,
 } from "../types.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
+import { applyLinearDecay, generatorEmaSpec, TRAINING_EXTRAS } from "./common.ts";
 
 // ---------------------------------------------------------------------------------------------
 // config
@@ -49,11 +50,7 @@ export const DCGAN_CONFIG = defineConfig("dcgan", {
     "batch",
     "normalization in D's hidden conv layer: the paper's batch norm, or none",
   ),
-  generatorEma: number(
-    0,
-    { min: 0, lt: 1 },
-    "decay of an EMA of G's weights used for samples and eval (0 = off; e.g. 0.999)",
-  ),
+  ...TRAINING_EXTRAS,
 }, {
   dataRules: [
     (_config, data) =>
@@ -173,13 +170,7 @@ export class Dcgan implements GenerativeModel {
     // tf.train.adam's math and state layout, one fused native update where the backend has it.
     this.#generatorOptimizer = adam({ learningRate, beta1, beta2 });
     this.#discriminatorOptimizer = adam({ learningRate, beta1, beta2 });
-    if (config.generatorEma > 0) {
-      this.ema = () => ({
-        variables: this.generator.weights.map((w) => w.read() as tf.Variable),
-        decay: config.generatorEma,
-        warmup: 10,
-      });
-    }
+    this.ema = generatorEmaSpec(this.generator, config.generatorEma);
   }
 
   #latent(n: number, seed = this.rng.seed()): tf.Tensor2D {
@@ -228,7 +219,13 @@ export class Dcgan implements GenerativeModel {
     return value;
   }
 
-  async trainStep(batch: Batch, _step: number): Promise<Record<string, number>> {
+  async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
+    applyLinearDecay(
+      [this.#generatorOptimizer, this.#discriminatorOptimizer],
+      this.config.learningRate,
+      step,
+      this.config.decaySteps,
+    );
     const discriminator = await this.discriminatorStep(batch.x);
     const generator = await this.generatorStep(batch.x.shape[0]);
     return { d_loss: discriminator, g_loss: generator };
