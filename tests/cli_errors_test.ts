@@ -207,6 +207,14 @@ const ROWS: Row[] = [
     args: ["train", "dcgan", "--checkpoint-every", "0"],
     pattern: /--checkpoint-every must be a positive integer/,
   },
+  {
+    args: ["train", "dcgan", "--sample-count", "0"],
+    pattern: /--sample-count must be a positive integer/,
+  },
+  {
+    args: ["train", "--resume", "RUN", "--sample-count", "8"],
+    pattern: /--sample-count cannot change a resumed run \(its config\.json fixes it\): drop it/,
+  },
   { args: ["train", "dcgan", "--dataset", "cifar"], pattern: /unknown dataset 'cifar': use one/ },
   {
     args: ["train", "--resume", "RUN", "--batch", "8"],

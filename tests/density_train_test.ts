@@ -1,9 +1,9 @@
 /**
  * The explicit-density models on the shared trainer: each CLI name trains with --quick and its
  * nll() gives finite nats per image on the dataset's test split, below the trivial bound.
- * (Resume goes through the trainer's generic checkpoint path, tested in train_test.ts. With Adam
- * β₁ = 0.9 a resumed run matches an uninterrupted one to ~1e-7 relative, not bit for bit: tfjs'
- * Adam.setWeights recomputes β^t with pow() instead of restoring the running product.)
+ * (Resume goes through the trainer's generic checkpoint path, tested in train_test.ts; the models
+ * use the project's adam() (lib/nn/optimizers.ts), which keeps the step count, so β^t after a
+ * resume is the same number as in an uninterrupted run.)
  */
 import assert from "node:assert/strict";
 import { resolveSpec, train } from "../lib/train/trainer.ts";

@@ -30,6 +30,7 @@ interface TrainFlags {
   quick?: boolean;
   sampleEvery?: number;
   checkpointEvery?: number;
+  sampleCount?: number;
   set?: Record<string, unknown>;
   progress: boolean;
 }
@@ -53,6 +54,7 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
       "--quick": flags.quick,
       "--sample-every": flags.sampleEvery,
       "--checkpoint-every": flags.checkpointEvery,
+      "--sample-count": flags.sampleCount,
       "--out": flags.out,
     }).find(([, value]) => value !== undefined);
     if (fixed) {
@@ -71,6 +73,7 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
     quick: flags.quick,
     sampleEvery: flags.sampleEvery,
     checkpointEvery: flags.checkpointEvery,
+    sampleCount: flags.sampleCount,
     modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
   });
   // One writer per run dir: take its lock, then check every file we will trust (config,

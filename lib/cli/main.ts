@@ -60,6 +60,11 @@ export function buildProgram(): Command {
       positiveInt("--sample-every"),
     )
     .option(
+      "--sample-count <n>",
+      "images in each sample grid (default 64; fewer for slow pixel-by-pixel samplers)",
+      positiveInt("--sample-count"),
+    )
+    .option(
       "--checkpoint-every <n>",
       "write a checkpoint every n steps",
       positiveInt("--checkpoint-every"),

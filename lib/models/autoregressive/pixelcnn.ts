@@ -20,6 +20,7 @@ import * as tf from "@tensorflow/tfjs";
 import { bitsPerDim } from "../../metrics/likelihood.ts";
 import { Conv2d, ParamScope } from "../../nn/blocks.ts";
 import { MaskedConv2d } from "../../nn/masked_conv.ts";
+import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
 import { UserInputError } from "../../util/errors.ts";
@@ -153,7 +154,7 @@ export function outputSpec(output: PixelOutput): { categories: number; range: Da
 export class AutoregressiveImageModel implements GenerativeModel {
   readonly rng: Rng;
   readonly dataSpec: DataSpec;
-  readonly #optimizer: tf.AdamOptimizer;
+  readonly #optimizer: FusedAdam;
 
   constructor(
     readonly name: string,
@@ -166,7 +167,9 @@ export class AutoregressiveImageModel implements GenerativeModel {
     this.rng = rng;
     const { range } = outputSpec(model.categories === 2 ? "bernoulli" : "softmax256");
     this.dataSpec = { range, height: data.height, width: data.width, channels: 1 };
-    this.#optimizer = tf.train.adam(config.learningRate);
+    // tf.train.adam's math and state layout, one fused native update where the backend has it
+    // (and an exact step count, so a resumed run continues bit for bit).
+    this.#optimizer = adam({ learningRate: config.learningRate });
   }
 
   /** Batch pixels → integer values: binary as is; [0,1] → round(255·x), the original byte. */

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ParamScope } from "../../nn/blocks.ts";
+import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import { Rng } from "../../util/rng.ts";
 import {
   ActNorm,
@@ -35,7 +36,7 @@ export interface Flow2dOptions {
 
 export class Flow2d {
   readonly flow: MultiScaleFlow;
-  readonly optimizer: tf.AdamOptimizer;
+  readonly optimizer: FusedAdam;
   #initialized = false;
 
   constructor(options: Flow2dOptions = {}) {
@@ -51,7 +52,7 @@ export class Flow2d {
       );
     }
     this.flow = new MultiScaleFlow([{ layers, split: false }], p.variables);
-    this.optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+    this.optimizer = adam({ learningRate: options.learningRate ?? 1e-3 });
   }
 
   /** Flat [x0, y0, x1, y1, …] → [N, 1, 1, 2]. */

@@ -22,6 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { bitsPerDim, dequantize } from "../../metrics/likelihood.ts";
 import { ParamScope } from "../../nn/blocks.ts";
+import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { UserInputError } from "../../util/errors.ts";
 import { Rng } from "../../util/rng.ts";
@@ -243,7 +244,7 @@ export class FlowImageModel implements GenerativeModel {
   readonly rng: Rng;
   readonly dataSpec: DataSpec;
   readonly flow: MultiScaleFlow;
-  readonly #optimizer: tf.AdamOptimizer;
+  readonly #optimizer: FusedAdam;
 
   constructor(
     readonly name: string,
@@ -254,7 +255,9 @@ export class FlowImageModel implements GenerativeModel {
     this.rng = new Rng(seed);
     this.dataSpec = { range: "[0,1]", height: data.height, width: data.width, channels: 1 };
     this.flow = buildImageFlow(config, this.dataSpec, this.rng.fork());
-    this.#optimizer = tf.train.adam(config.learningRate);
+    // tf.train.adam's math and state layout, one fused native update where the backend has it
+    // (and an exact step count, so a resumed run continues bit for bit).
+    this.#optimizer = adam({ learningRate: config.learningRate });
   }
 
   get dims(): number {
