@@ -1,6 +1,8 @@
 /**
  * VQ-VAE test-split report: reconstruction MSE (on [-1,1] and on [0,1]), codebook perplexity and
- * codes in use on the whole test split of the run's dataset.
+ * codes in use on the whole test split of the run's dataset; with a PixelCNN prior (prior =
+ * pixelcnn) also its test NLL of the code grids, −log p(codes) in nats per grid, beside that of
+ * the independent baseline (each position from the codebook usage).
  *
  *   deno run -A experiments/vqvae_report.ts runs/vqvae-fashion-mnist
  *
@@ -26,13 +28,24 @@ const { model, spec, step } = await loadRun(runDir);
 const vq = model as Vqvae;
 const test = await loadImageDataset(spec.dataset, "test");
 const counts = new Array(vq.config.numCodes).fill(0);
-let squared = 0;
+const usage = Array.from(await vq.usage.data());
+const usageTotal = usage.reduce((s, p) => s + p, 0);
+const independentNats = usage.map((p) => -Math.log(p / usageTotal + 1e-12));
+let squared = 0, priorNats = 0, independentTotal = 0;
 const batch = 500;
 for (let i = 0; i < test.count; i += batch) {
   const n = Math.min(batch, test.count - i);
   const x = scalePixels(test.images.subarray(i * 784, (i + n) * 784), [n, 28, 28, 1], "[-1,1]");
   const codes = vq.encodeToCodes(x);
-  for (const k of await codes.data()) counts[k]++;
+  for (const k of await codes.data()) {
+    counts[k]++;
+    independentTotal += independentNats[k];
+  }
+  if (vq.prior) {
+    const nll = tf.tidy(() => vq.prior!.nll(codes.reshape([n, ...codes.shape.slice(1), 1])).sum());
+    priorNats += (await nll.data())[0];
+    nll.dispose();
+  }
   const sse = tf.tidy(() => vq.decodeCodes(codes).sub(x).square().sum());
   squared += (await sse.data())[0];
   tf.dispose([x, codes, sse]);
@@ -47,6 +60,13 @@ const record = {
   perplexity: Number(codePerplexity(counts).toFixed(2)),
   codes_used: counts.filter((c) => c > 0).length,
   num_codes: vq.config.numCodes,
+  code_grid: `${vq.grid.height}×${vq.grid.width}`,
+  prior: vq.config.prior,
+  prior_steps: vq.priorSteps,
+  ...(vq.prior
+    ? { prior_test_nll_nats_per_grid: Number((priorNats / test.count).toFixed(2)) }
+    : {}),
+  independent_test_nll_nats_per_grid: Number((independentTotal / test.count).toFixed(2)),
   backend,
   wall_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   commit: gitCommit(),
