@@ -166,6 +166,30 @@ export class FusedAdam extends tf.Optimizer {
     });
   }
 
+  /**
+   * Create the zero m and v slots of `variables` now, as the first update would (same positions,
+   * same names; `iterations` unchanged, so the first update is exactly that of a fresh Adam).
+   * For an optimizer that starts mid-run (e.g. a prior trained after its autoencoder): the
+   * slots exist from the first step on, so the trainer's tensor count stays flat and every
+   * checkpoint has the same layout. Call before the first update only.
+   */
+  prepareSlots(variables: tf.Variable[]): void {
+    if (this.#firstMoments.length > 0) throw new Error("adam: prepareSlots after an update");
+    // The order applyGradients sees: the keys of a NamedTensorMap built from `variables`.
+    const names = Object.keys(Object.fromEntries(variables.map((v) => [v.name, v])));
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name];
+      this.#firstMoments[i] = {
+        originalName: `${name}/m`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      this.#secondMoments[i] = {
+        originalName: `${name}/v`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+    });
+  }
+
   override async getWeights(): Promise<NamedTensor[]> {
     const slots = [...this.#firstMoments, ...this.#secondMoments];
     return [await this.saveIterations()].concat(

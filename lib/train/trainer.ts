@@ -575,9 +575,11 @@ async function writeLossChart(
   for (let i = 0; i < history.length; i += window) {
     const chunk = history.slice(i, i + window);
     const row: Record<string, number> = { step: chunk.at(-1)!.step };
-    for (const key of Object.keys(chunk[0])) {
+    // Means over the rows that report a key (models with stages report different keys).
+    for (const key of new Set(chunk.flatMap((r) => Object.keys(r)))) {
       if (key !== "step" && key !== "time") {
-        row[key] = chunk.reduce((s, r) => s + r[key], 0) / chunk.length;
+        const values = chunk.map((r) => r[key]).filter((v) => v !== undefined);
+        row[key] = values.reduce((s, v) => s + v, 0) / values.length;
       }
     }
     rows.push(row);

@@ -16,13 +16,18 @@
  * Jukebox §2.3 / Williams et al. 2020). Codebook perplexity exp(−Σ p_k log p_k) measures usage
  * (K when all codes are used equally, 1 when one code takes everything).
  *
- * The prior over the code grid is separate (§3.2, two-stage training): `sample()` asks a
- * `CodePrior` for an int32 [n, h, w] grid of codes and decodes it. The default prior draws each
- * position independently from the codebook usage; an autoregressive prior over codes is the
- * PixelCNN of lib/models/autoregressive/pixelcnn.ts, trained on `encodeToCodes(x)` as K-way
- * categorical images and plugged in with `setCodePrior()` — see `CodePrior`.
+ * The prior over the code grid is trained afterwards (§3.2: two stages): `sample()` asks a
+ * `CodePrior` for an int32 [n, h, w] grid of codes and decodes it. With `prior: "pixelcnn"` the
+ * run has two stages in ONE trainer run: steps 1 … autoencoderSteps train the autoencoder, the
+ * later steps freeze it and fit a Gated PixelCNN over its code grids (`createGridPixelCnn`, K-way
+ * categorical, one-hot input; §3.3 of the paper uses a PixelCNN over the latents) by maximum
+ * likelihood on `encodeToCodes(batch)`, with its own Adam — both in the checkpoint, so resume is
+ * exact. `sample()` then draws code grids from that prior. Without it (or before its first step)
+ * each position is drawn independently from the codebook usage: the baseline, no spatial
+ * structure (textures rather than garments). Any other prior plugs in with `setCodePrior()`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adam, type FusedAdam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { Rng } from "../../util/rng.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
@@ -34,6 +39,8 @@ import type {
   ModelEntry,
   SampleOptions,
 } from "../types.ts";
+import type { DiscreteAutoregressive } from "../autoregressive/discrete.ts";
+import { createGridPixelCnn } from "../autoregressive/gated_pixelcnn.ts";
 import { buildConvDecoder, buildConvEncoder } from "./networks.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +65,21 @@ export const VQVAE_CONFIG = defineConfig("vqvae", {
   deadCodeFraction: number(0.03, { min: 0, max: 1 }, "a code is dead when its usage < this / K"),
   restartEvery: int(100, { min: 1, max: 1_000_000 }, "steps between dead-code checks"),
   learningRate: number(1e-3, { gt: 0, max: 1 }, "Adam learning rate"),
+  prior: oneOf(
+    ["independent", "pixelcnn"],
+    "independent",
+    "prior over code grids for sample(): codes drawn independently by usage, or a Gated " +
+      "PixelCNN trained on the code grids after autoencoderSteps (two stages, one run)",
+  ),
+  autoencoderSteps: int(
+    1000,
+    { min: 1, max: 10_000_000 },
+    "prior = pixelcnn: steps 1…this train the autoencoder; later steps freeze it and train " +
+      "the prior (so --steps = autoencoderSteps + prior steps)",
+  ),
+  priorFilters: int(64, { min: 2, max: 512 }, "channels of the PixelCNN prior's stacks"),
+  priorLayers: int(6, { min: 1, max: 30 }, "gated layers of the PixelCNN prior"),
+  priorLearningRate: number(1e-3, { gt: 0, max: 1 }, "Adam learning rate of the prior"),
 }, {
   dataRules: [
     (_c, data) =>
@@ -74,7 +96,12 @@ export const VQVAE_DEFAULTS: VqvaeConfig = VQVAE_CONFIG.defaults;
 
 /** A prior over code grids: int32 codes in [0, K), shape [n, h, w]. The caller disposes. */
 export interface CodePrior {
-  sample(n: number, grid: { height: number; width: number }, seed: number): Promise<tf.Tensor3D>;
+  sample(
+    n: number,
+    grid: { height: number; width: number },
+    seed: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<tf.Tensor3D>;
 }
 
 /** Each position independently from a categorical over codes (e.g. the codebook usage): the
@@ -93,6 +120,27 @@ export class IndependentCodePrior implements CodePrior {
       );
       return draws.reshape([n, grid.height, grid.width]).toInt() as tf.Tensor3D;
     }));
+  }
+}
+
+/** An autoregressive prior over code grids (a PixelCNN from `createGridPixelCnn`): codes in
+ * raster order, each from p(k_i | k_<i) — one network pass per grid position. */
+export class AutoregressiveCodePrior implements CodePrior {
+  constructor(readonly model: DiscreteAutoregressive) {}
+
+  async sample(
+    n: number,
+    grid: { height: number; width: number },
+    seed: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<tf.Tensor3D> {
+    if (grid.height !== this.model.height || grid.width !== this.model.width) {
+      throw new Error(
+        `code prior is ${this.model.height}×${this.model.width}, asked for ${grid.height}×${grid.width}`,
+      );
+    }
+    const codes = await this.model.sample(n, new Rng(seed), { onProgress });
+    return tf.tensor3d(codes, [n, grid.height, grid.width], "int32");
   }
 }
 
@@ -152,8 +200,11 @@ export class Vqvae implements GenerativeModel {
   readonly emaCount: tf.Variable<tf.Rank.R1>;
   readonly emaSum: tf.Variable<tf.Rank.R2>;
   readonly grid: { height: number; width: number };
-  #prior: CodePrior | null = null;
+  /** The PixelCNN over code grids (prior = pixelcnn), trained after autoencoderSteps. */
+  readonly prior: DiscreteAutoregressive | null = null;
+  #customPrior: CodePrior | null = null;
   readonly #optimizer: tf.AdamOptimizer;
+  readonly #priorOptimizer: FusedAdam | null = null;
 
   constructor(readonly config: VqvaeConfig, data: Omit<DataSpec, "range">, seed: number) {
     this.dataSpec = {
@@ -182,6 +233,23 @@ export class Vqvae implements GenerativeModel {
     this.emaSum = tf.variable(init.clone(), false) as tf.Variable<tf.Rank.R2>;
     init.dispose();
     this.#optimizer = tf.train.adam(config.learningRate);
+    if (config.prior === "pixelcnn") {
+      this.prior = createGridPixelCnn({
+        categories: K,
+        ...this.grid,
+        seed: this.rng.seed(),
+        filters: config.priorFilters,
+        layers: config.priorLayers,
+      });
+      this.#priorOptimizer = adam({ learningRate: config.priorLearningRate });
+      // Its Adam starts mid-run: make its slots now (flat tensor count, one checkpoint layout).
+      this.#priorOptimizer.prepareSlots(this.prior.network.variables);
+    }
+  }
+
+  /** Prior updates done so far (0 until the second stage starts). */
+  get priorSteps(): number {
+    return this.#priorOptimizer?.iterations ?? 0;
   }
 
   /** The code grid of images: int32 [N, h, w] (what a prior over codes is trained on). */
@@ -251,6 +319,7 @@ export class Vqvae implements GenerativeModel {
   }
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
+    if (this.prior && step > this.config.autoencoderSteps) return this.#priorStep(batch);
     if (step === 1) await this.initCodebookFrom(batch.x, this.rng.seed());
     let kept: tf.Tensor[] = [];
     const loss = tf.tidy(() =>
@@ -297,6 +366,25 @@ export class Vqvae implements GenerativeModel {
     };
   }
 
+  /** Second stage: the autoencoder is frozen; one maximum-likelihood step of the PixelCNN prior
+   * on the code grids of the batch. prior_nll = −log p(codes) in nats per grid (h·w codes). */
+  async #priorStep(batch: Batch): Promise<Record<string, number>> {
+    const prior = this.prior!;
+    const perCode = tf.tidy(() => {
+      const codes = this.encodeToCodes(batch.x);
+      const grid = codes.reshape([...codes.shape, 1]) as tf.Tensor4D;
+      return this.#priorOptimizer!.minimize(
+        () => prior.loss(grid),
+        true,
+        prior.network.variables,
+      )!;
+    });
+    const value = (await perCode.data())[0];
+    perCode.dispose();
+    const positions = this.grid.height * this.grid.width;
+    return { prior_nll: value * positions, prior_nll_per_code: value };
+  }
+
   /** Codes whose running usage is below deadCodeFraction/K move to random rows of `flat`
    * (encoder outputs of the current batch); returns how many moved. */
   async restartDeadCodes(flat: tf.Tensor2D, seed: number): Promise<number> {
@@ -331,18 +419,27 @@ export class Vqvae implements GenerativeModel {
     return dead.length;
   }
 
-  /** Use another prior over code grids for sample() (e.g. a PixelCNN trained on encodeToCodes). */
+  /** Use another prior over code grids for sample() (null: back to the model's own). */
   setCodePrior(prior: CodePrior | null): void {
-    this.#prior = prior;
+    this.#customPrior = prior;
   }
 
-  /** The prior in use: the one set, else independent draws from the running codebook usage. */
+  /** The prior in use: the one set, else the trained PixelCNN (once it has had a step), else
+   * independent draws from the running codebook usage. */
   codePrior(): CodePrior {
-    return this.#prior ?? new IndependentCodePrior(this.usage.dataSync() as Float32Array);
+    if (this.#customPrior) return this.#customPrior;
+    if (this.prior && this.priorSteps > 0) return new AutoregressiveCodePrior(this.prior);
+    return this.independentPrior();
+  }
+
+  /** The baseline: each position independently from the running codebook usage. */
+  independentPrior(): CodePrior {
+    return new IndependentCodePrior(this.usage.dataSync() as Float32Array);
   }
 
   async sample(n: number, options: SampleOptions = {}): Promise<tf.Tensor4D> {
-    const codes = await this.codePrior().sample(n, this.grid, options.seed ?? this.rng.seed());
+    const seed = options.seed ?? this.rng.seed();
+    const codes = await this.codePrior().sample(n, this.grid, seed, options.onProgress);
     try {
       return this.decodeCodes(codes);
     } finally {
@@ -350,8 +447,9 @@ export class Vqvae implements GenerativeModel {
     }
   }
 
-  /** Reconstructions beside originals. */
-  artifacts(batch: Batch): Promise<Record<string, ArtifactGrid>> {
+  /** Reconstructions beside originals; with a trained prior also samples whose codes are drawn
+   * independently (the baseline the prior's samples in final.png are compared with). */
+  async artifacts(batch: Batch, options: { seed: number }): Promise<Record<string, ArtifactGrid>> {
     const n = Math.min(16, batch.x.shape[0]);
     const images = tf.tidy(() => {
       const x = batch.x.slice(0, n);
@@ -361,7 +459,13 @@ export class Vqvae implements GenerativeModel {
         ...x.shape.slice(1),
       ]) as tf.Tensor4D;
     });
-    return Promise.resolve({ reconstructions: { images, columns: 8 } });
+    const grids: Record<string, ArtifactGrid> = { reconstructions: { images, columns: 8 } };
+    if (this.prior && this.priorSteps > 0) {
+      const codes = await this.independentPrior().sample(32, this.grid, options.seed);
+      grids["independent-codes"] = { images: this.decodeCodes(codes), columns: 8 };
+      codes.dispose();
+    }
+    return grids;
   }
 
   weightGroups(): Record<string, WeightOwner> {
@@ -369,11 +473,15 @@ export class Vqvae implements GenerativeModel {
       encoder: this.encoder,
       decoder: this.decoder,
       codebook: [this.codebook, this.usage, this.emaCount, this.emaSum],
+      ...(this.prior ? { prior: this.prior.network.variables } : {}),
     };
   }
 
   optimizers(): Record<string, tf.Optimizer> {
-    return { adam: this.#optimizer };
+    return {
+      adam: this.#optimizer,
+      ...(this.#priorOptimizer ? { prior: this.#priorOptimizer } : {}),
+    };
   }
 
   dispose(): void {
@@ -381,6 +489,8 @@ export class Vqvae implements GenerativeModel {
     this.decoder.dispose();
     tf.dispose([this.codebook, this.usage, this.emaCount, this.emaSum]);
     this.#optimizer.dispose();
+    this.prior?.dispose();
+    this.#priorOptimizer?.dispose();
   }
 }
 
@@ -390,9 +500,20 @@ export class Vqvae implements GenerativeModel {
 export const vqvaeEntry: ModelEntry<VqvaeConfig> = {
   name: "vqvae",
   description: "VQ-VAE (van den Oord et al. 2017): straight-through quantization, codebook and " +
-    "commitment losses or EMA codebook, dead-code restart; encodeToCodes/decodeCodes for a prior",
+    "commitment losses or EMA codebook, dead-code restart; a PixelCNN prior over the code grid",
   config: VQVAE_CONFIG,
-  quick: { numCodes: 16, codeDim: 8, filters: 8, restartEvery: 10, steps: 20, batch: 16 },
+  quick: {
+    numCodes: 16,
+    codeDim: 8,
+    filters: 8,
+    restartEvery: 10,
+    prior: "pixelcnn",
+    autoencoderSteps: 14,
+    priorFilters: 8,
+    priorLayers: 2,
+    steps: 20,
+    batch: 16,
+  },
   defaultDataset: "fashion-mnist",
   create: (config, data, seed) => new Vqvae(config, data, seed),
 };
