@@ -85,7 +85,10 @@ export const VAE_CONFIG = defineConfig("vae", vaeOptions({ latentDim: 50 }));
 export type VaeConfig = ConfigOf<typeof VAE_CONFIG>;
 export const VAE_DEFAULTS: VaeConfig = VAE_CONFIG.defaults;
 
-export const CVAE_CONFIG = defineConfig("cvae", vaeOptions({ latentDim: 16 }));
+/** A small z by default: with 16 dimensions z learns the digit's class as well as its style and the
+ * decoder follows z, not y (class agreement 46.8 % on MNIST); with 4 it must take the class from y
+ * (94.5 %; results/cvae-mnist has the sweep). */
+export const CVAE_CONFIG = defineConfig("cvae", vaeOptions({ latentDim: 4 }));
 export type CvaeConfig = VaeConfig;
 
 // ---------------------------------------------------------------------------------------------
