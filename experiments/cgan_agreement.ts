@@ -11,7 +11,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Command } from "commander";
 import { backendInfo, setupBackend } from "../lib/backend/mod.ts";
-import { classHistogram } from "../lib/models/gan/diagnostics.ts";
+import { classAgreement } from "../lib/metrics/class_agreement.ts";
+import { loadFeatureExtractor } from "../lib/metrics/feature_extractor.ts";
 import { loadRun } from "../lib/train/trainer.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { imageGridPng } from "../lib/viz/png.ts";
@@ -27,22 +28,16 @@ const flags = program.opts();
 await setupBackend({ backend: flags.backend });
 const started = performance.now();
 const { model, spec, step } = await loadRun(runDir);
-const n = Number(flags.n);
 const classes = 10;
-const perClass = new Array(classes).fill(0);
-const agreePerClass = new Array(classes).fill(0);
-for (let done = 0, batch = 0; done < n; batch++) {
-  const size = Math.min(500, n - done);
-  const labels = Array.from({ length: size }, (_, i) => (done + i) % classes);
-  const images = await model.sample(size, { labels, seed: Number(flags.seed) * 100_003 + batch });
-  const { predictions } = await classHistogram(images, spec.dataset);
-  images.dispose();
-  labels.forEach((label, i) => {
-    perClass[label]++;
-    if (predictions[i] === label) agreePerClass[label]++;
-  });
-  done += size;
-}
+// The library's agreement loop (lib/metrics/class_agreement.ts), the one the CVAE uses too.
+const extractor = await loadFeatureExtractor({ dataset: spec.dataset });
+const result = await classAgreement(
+  (labels, seed) => model.sample(labels.length, { labels, seed }),
+  extractor,
+  { numClasses: classes, perClass: Math.ceil(Number(flags.n) / classes), seed: Number(flags.seed) },
+);
+extractor.dispose();
+const n = result.n;
 const rowsGrid = await model.sample(100, {
   labels: Array.from({ length: 100 }, (_, i) => Math.floor(i / 10)),
   seed: Number(flags.seed),
@@ -53,14 +48,14 @@ await writeFileAtomic(
 );
 tf.dispose(rowsGrid);
 model.dispose();
-const agreement = agreePerClass.reduce((a, b) => a + b, 0) / n;
+const agreement = result.agreement;
 const record = {
   run: runDir,
   checkpoint_step: step,
   n,
   sample_seed: Number(flags.seed),
   agreement,
-  agreement_per_class: agreePerClass.map((a, k) => Number((a / perClass[k]).toFixed(4))),
+  agreement_per_class: result.perClass.map((a) => Number(a.toFixed(4))),
   classifier: `genlab feature classifier (${spec.dataset})`,
   backend: backendInfo(),
   wall_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
