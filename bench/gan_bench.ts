@@ -9,7 +9,12 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, setupBackend } from "../lib/backend/mod.ts";
 import { Dcgan, DCGAN_DEFAULTS } from "../lib/models/gan/dcgan.ts";
 import { Gan, GAN_CONFIG } from "../lib/models/gan/gan.ts";
-import { ACGAN_CONFIG, CGAN_CONFIG, ConditionalGan } from "../lib/models/gan/conditional.ts";
+import {
+  ACGAN_CONFIG,
+  CGAN_CONFIG,
+  ConditionalGan,
+  INFOGAN_CONFIG,
+} from "../lib/models/gan/conditional.ts";
 import { Wgan, WGAN_CONFIG, WGAN_GP_CONFIG } from "../lib/models/gan/wgan.ts";
 
 const backend = (Deno.env.get("GENLAB_BACKEND") ?? "auto") as BackendName;
@@ -34,6 +39,7 @@ const dcgan = new Dcgan(DCGAN_DEFAULTS, image, 0);
 const gan = new Gan(GAN_CONFIG.defaults, image, 0);
 const cgan = new ConditionalGan("cgan", CGAN_CONFIG.defaults, image, 10, 0);
 const acgan = new ConditionalGan("acgan", ACGAN_CONFIG.defaults, image, 10, 0);
+const infogan = new ConditionalGan("infogan", INFOGAN_CONFIG.defaults, image, 10, 0);
 const wgan = new Wgan("wgan", WGAN_CONFIG.defaults, image, 0);
 const wganGp = new Wgan("wgan-gp", WGAN_GP_CONFIG.defaults, image, 0);
 const ganRing = new Gan(GAN_CONFIG.parse({ latentDim: 2 }), points, 0);
@@ -51,6 +57,11 @@ const variants: Variant[] = [
     name: "acgan",
     d: () => acgan.discriminatorStep(real, labels),
     g: () => acgan.generatorStep(labels),
+  },
+  {
+    name: "infogan",
+    d: () => infogan.discriminatorStep(real, labels), // labels play the sampled codes here
+    g: () => infogan.generatorStep(labels),
   },
   { name: "wgan", d: () => wgan.criticStep(real), g: () => wgan.generatorStep(batch) },
   { name: "wgan-gp", d: () => wganGp.criticStep(real), g: () => wganGp.generatorStep(batch) },

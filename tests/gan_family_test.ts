@@ -20,7 +20,7 @@ import {
 import { registerGradientFixes } from "../lib/backend/gradients.ts";
 import { klToUniform, modeCoverage } from "../lib/models/gan/diagnostics.ts";
 import { Wgan, WGAN_CONFIG } from "../lib/models/gan/wgan.ts";
-import { CGAN_CONFIG, ConditionalGan } from "../lib/models/gan/conditional.ts";
+import { CGAN_CONFIG, ConditionalGan, INFOGAN_CONFIG } from "../lib/models/gan/conditional.ts";
 import { sampleToy2d, toy2dModes } from "../lib/data/toy2d.ts";
 import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
 import { applyLinearDecay } from "../lib/models/gan/common.ts";
@@ -166,6 +166,49 @@ Deno.test("cgan: the generator's output depends on the label", async () => {
   assert.equal(tf.max(tf.abs(tf.sub(sevens, again))).dataSync()[0], 0); // same z, same label
   tf.dispose([zeros, sevens, again]);
   model.dispose();
+});
+
+Deno.test("infogan: uses no labels, starts at L_I = −log K, and Q learns to read the code", async () => {
+  await useBackend("cpu");
+  const data = { range: "[-1,1]" as const, height: 8, width: 8, channels: 1 };
+  const config = INFOGAN_CONFIG.parse({
+    generatorFilters: 4,
+    discriminatorFilters: 4,
+    latentDim: 4,
+    categories: 4,
+    learningRate: 5e-3,
+  });
+  const rng = new Rng(1);
+  const images = tf.tensor4d(Array.from({ length: 8 * 64 }, () => rng.normal() * 0.5), [
+    8,
+    8,
+    8,
+    1,
+  ]);
+  const run = async (labels?: number[], steps = 1) => {
+    const model = new ConditionalGan("infogan", config, data, config.categories, 0);
+    const rows = [];
+    for (let step = 1; step <= steps; step++) {
+      const batch = { x: images, labels: labels ? tf.tensor1d(labels, "int32") : undefined };
+      rows.push(await model.trainStep(batch, step));
+      batch.labels?.dispose();
+    }
+    model.dispose();
+    return rows;
+  };
+  const before = tf.memory().numTensors;
+  // The data's labels play no part: none, or two different label sets, give the same step.
+  const unlabelled = await run();
+  assert.deepEqual(await run([0, 1, 2, 3, 0, 1, 2, 3]), unlabelled);
+  assert.deepEqual(await run([3, 3, 3, 3, 3, 3, 3, 3]), unlabelled);
+  // At init Q's logits are ≈ 0, so the cross-entropy −L_I is ≈ log K (I(c; G) bound ≈ 0) ...
+  close(unlabelled[0].info_loss, Math.log(4), 0.05);
+  // ... and G and Q together make the code recoverable: the bound on I(c; G(z, c)) rises.
+  const trained = await run(undefined, 60);
+  const last = trained.slice(-10).reduce((sum, r) => sum + r.info_loss, 0) / 10;
+  assert.ok(last < 0.5 * Math.log(4), `info loss after 60 steps ${last} (log K = ${Math.log(4)})`);
+  assert.equal(tf.memory().numTensors, before);
+  images.dispose();
 });
 
 Deno.test("mode coverage: 8/8 on the true ring, 1/8 on a single mode", () => {

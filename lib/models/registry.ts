@@ -13,7 +13,7 @@ import { pixelCnnEntry } from "./autoregressive/pixelcnn.ts";
 import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
 import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
 import { ganEntry } from "./gan/gan.ts";
-import { acganEntry, cganEntry } from "./gan/conditional.ts";
+import { acganEntry, cganEntry, infoganEntry } from "./gan/conditional.ts";
 import { wganEntry, wganGpEntry } from "./gan/wgan.ts";
 import { pixelRnnEntry } from "./autoregressive/pixelrnn.ts";
 
@@ -34,6 +34,7 @@ export const MODELS: Record<string, ModelEntry<any>> = {
   [ganEntry.name]: ganEntry,
   [cganEntry.name]: cganEntry,
   [acganEntry.name]: acganEntry,
+  [infoganEntry.name]: infoganEntry,
   [wganEntry.name]: wganEntry,
   [wganGpEntry.name]: wganGpEntry,
 };

@@ -8,10 +8,18 @@
  *    GANs" (2017), eqs. 2–3: D sees only the image and outputs a source logit plus K class logits.
  *    L_S = log-likelihood of the right source, L_C = of the right class; D maximizes L_S + L_C,
  *    G maximizes L_C − L_S (here with the non-saturating form of −L_S for G).
+ *  - **InfoGAN** — Chen et al., "InfoGAN: Interpretable Representation Learning by Information
+ *    Maximizing Generative Adversarial Nets" (2016), eq. 5 with one categorical code c ~ Cat(K):
+ *    min_{G,Q} max_D V(D, G) − λ·L_I(G, Q), where L_I = E[log Q(c | G(z, c))] is the variational
+ *    lower bound (eq. 4) on the mutual information I(c; G(z, c)). Q is ACGAN's class head on D's
+ *    trunk, but it is trained on fakes only: **no labels are used**. G is pushed to make c
+ *    recoverable from the image, so on MNIST the code tends to pick up the digit (the paper's
+ *    Fig. 2a): a mixture of K modes instead of one continuous z stretched over ten clusters.
  *
- * Both need labelled data (MNIST, Fashion-MNIST). Fakes in a D step use the real batch's labels
- * (so the label distribution is the data's); `sample(n, {labels})` takes any labels, default a
- * cycle 0, 1, …, K−1, 0, … (one row per class in a 10-wide grid).
+ * cGAN and ACGAN need labelled data (MNIST, Fashion-MNIST). Their fakes in a D step use the real
+ * batch's labels (so the label distribution is the data's); InfoGAN draws its codes uniformly and
+ * ignores labels. `sample(n, {labels})` takes any labels (InfoGAN: codes), default a cycle 0, 1,
+ * …, K−1, 0, … (one row per class or code in a 10-wide grid; for InfoGAN exactly its uniform prior).
  *
  * Layout: config → model → registry entries.
  */
@@ -68,6 +76,19 @@ export const ACGAN_CONFIG = defineConfig("acgan", {
 }, { dataRules: [sidesDivisibleBy4] });
 export type AcganConfig = ConfigOf<typeof ACGAN_CONFIG>;
 
+export const INFOGAN_CONFIG = defineConfig("infogan", {
+  ...SHARED,
+  categories: int(
+    10,
+    { min: 2, max: 1000 },
+    "K of the categorical code c ~ Cat(K) (the paper: 10 on MNIST)",
+  ),
+  infoWeight: number(1, { min: 0, max: 100 }, "λ of the mutual-information term (paper: 1)"),
+}, { dataRules: [sidesDivisibleBy4] });
+export type InfoganConfig = ConfigOf<typeof INFOGAN_CONFIG>;
+
+type ConditionalName = "cgan" | "acgan" | "infogan";
+
 // ---------------------------------------------------------------------------------------------
 // model
 
@@ -76,7 +97,7 @@ export class ConditionalGan implements GenerativeModel {
   readonly numClasses: number;
   /** z ⊕ one-hot(y) → image. */
   readonly generator: tf.Sequential;
-  /** cgan: image ⊕ label maps → logit; acgan: image → [source logit, K class logits]. */
+  /** cgan: image ⊕ label maps → logit; acgan/infogan: image → [source logit, K class logits]. */
   readonly discriminator: tf.Sequential;
   readonly #generatorOptimizer: tf.Optimizer;
   readonly #discriminatorOptimizer: tf.Optimizer;
@@ -84,8 +105,8 @@ export class ConditionalGan implements GenerativeModel {
   readonly ema?: () => EmaSpec;
 
   constructor(
-    readonly name: "cgan" | "acgan",
-    readonly config: CganConfig & { classWeight?: number },
+    readonly name: ConditionalName,
+    readonly config: CganConfig & { classWeight?: number; infoWeight?: number },
     readonly dataSpec: DataSpec,
     numClasses: number,
     seed: number,
@@ -146,10 +167,21 @@ export class ConditionalGan implements GenerativeModel {
     return tf.losses.softmaxCrossEntropy(oneHot, classLogits) as tf.Scalar;
   }
 
-  /** D step on real images with their labels and fakes generated for the same labels. */
+  /** λ of the auxiliary term: ACGAN's class weight or InfoGAN's information weight. */
+  get #auxiliaryWeight(): number {
+    return (this.name === "infogan" ? this.config.infoWeight : this.config.classWeight) ?? 1;
+  }
+
+  /** InfoGAN's codes for a batch: c ~ Cat(K) uniform, drawn from the model's seeded stream. */
+  #sampleCodes(n: number): tf.Tensor1D {
+    return tf.tensor1d(Array.from({ length: n }, () => this.rng.int(this.numClasses)), "int32");
+  }
+
+  /** D step on real images and fakes generated for the same labels (InfoGAN: fresh codes).
+   * ACGAN's class loss L_C covers reals and fakes; InfoGAN's −L_I only fakes (Q(c | G(z, c))). */
   async discriminatorStep(real: tf.Tensor4D, labels: tf.Tensor1D): Promise<Record<string, number>> {
     const oneHot = oneHotLabels(labels, this.numClasses);
-    const weight = this.config.classWeight ?? 1;
+    const weight = this.#auxiliaryWeight;
     const z = this.#latent(real.shape[0]);
     const fake = tf.tidy(() => this.#generate(z, oneHot, true));
     const out = await optimizeStep(
@@ -163,7 +195,11 @@ export class ConditionalGan implements GenerativeModel {
           d_real: meanProbability(onReal.source),
           d_fake: meanProbability(onFake.source),
         };
-        if (onReal.classes && onFake.classes) {
+        if (this.name === "infogan" && onFake.classes) {
+          const infoLoss = this.#classLoss(onFake.classes, oneHot);
+          stats.info_loss = infoLoss;
+          loss = tf.add(loss, tf.mul(weight, infoLoss));
+        } else if (onReal.classes && onFake.classes) {
           const classLoss: tf.Scalar = tf.add(
             this.#classLoss(onReal.classes, oneHot),
             this.#classLoss(onFake.classes, oneHot),
@@ -178,10 +214,11 @@ export class ConditionalGan implements GenerativeModel {
     return out;
   }
 
-  /** G step for the given labels: non-saturating source loss (+ class loss for ACGAN). */
+  /** G step for the given labels (codes): non-saturating source loss (+ the class loss for
+   * ACGAN, + λ·(−L_I) for InfoGAN — the same cross-entropy of Q's head on G's output). */
   async generatorStep(labels: tf.Tensor1D): Promise<number> {
     const oneHot = oneHotLabels(labels, this.numClasses);
-    const weight = this.config.classWeight ?? 1;
+    const weight = this.#auxiliaryWeight;
     const z = this.#latent(labels.shape[0]);
     const { loss } = await optimizeStep(
       this.#generatorOptimizer,
@@ -200,7 +237,6 @@ export class ConditionalGan implements GenerativeModel {
   }
 
   async trainStep(batch: Batch, step: number): Promise<Record<string, number>> {
-    if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
     const { learningRate, decaySteps } = this.config;
     applyLinearDecay(
       [this.#generatorOptimizer, this.#discriminatorOptimizer],
@@ -208,6 +244,16 @@ export class ConditionalGan implements GenerativeModel {
       step,
       decaySteps,
     );
+    if (this.name === "infogan") {
+      const n = batch.x.shape[0];
+      const discriminatorCodes = this.#sampleCodes(n);
+      const generatorCodes = this.#sampleCodes(n);
+      const { loss, ...stats } = await this.discriminatorStep(batch.x, discriminatorCodes);
+      const generator = await this.generatorStep(generatorCodes);
+      tf.dispose([discriminatorCodes, generatorCodes]);
+      return { d_loss: loss, g_loss: generator, ...stats };
+    }
+    if (!batch.labels) throw new Error(`${this.name}: the batch has no labels`);
     const { loss, ...stats } = await this.discriminatorStep(batch.x, batch.labels);
     const generator = await this.generatorStep(batch.labels);
     return { d_loss: loss, g_loss: generator, ...stats };
@@ -258,4 +304,15 @@ export const acganEntry: ModelEntry<AcganConfig> = {
   quick: QUICK,
   defaultDataset: "mnist",
   create: (config, data, seed) => new ConditionalGan("acgan", config, data, data.numClasses, seed),
+};
+
+export const infoganEntry: ModelEntry<InfoganConfig> = {
+  name: "infogan",
+  description:
+    "InfoGAN (Chen et al. 2016) on DCGAN's networks: G(z, c) with a categorical code c; Q(c|x) on D; no labels",
+  config: INFOGAN_CONFIG,
+  quick: QUICK,
+  defaultDataset: "mnist",
+  create: (config, data, seed) =>
+    new ConditionalGan("infogan", config, data, config.categories, seed),
 };
