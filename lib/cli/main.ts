@@ -6,7 +6,7 @@
  *   eval <run-dir>     classifier FID/KID/IS/precision/recall of a run's samples
  *   verify <run-dir>   check a run's checkpoints, config.json and metrics.jsonl
  *   info               versions, backends, threads
- *   demo               the README's main job: a DCGAN on MNIST in ≤ 5 minutes
+ *   demo               the README's main job: an InfoGAN (DCGAN networks) on MNIST in ≤ 5 minutes
  *
  * main() is the one place errors end: a user's mistake (UserInputError, TrainingError, a
  * commander parse error) prints ONE line naming the fix and exits 2 (3 = a stopped run: a
@@ -147,7 +147,9 @@ export function buildProgram(): Command {
     .action(runInfo);
 
   program.command("demo")
-    .description("train a DCGAN on MNIST (≤ 5 min on 2 cores) and print where the results are")
+    .description(
+      "train an InfoGAN (DCGAN networks, no labels) on MNIST (≤ 5 min on 2 cores) and print where the results are",
+    )
     .option(
       "--steps <n>",
       "train exactly n steps (default: a wall-clock budget)",

@@ -37,7 +37,7 @@ import type {
   ModelEntry,
   SampleOptions,
 } from "../types.ts";
-import { type ConfigOf, defineConfig, int, number } from "../config.ts";
+import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 import { buildDiscriminator, buildGenerator, DCGAN_DEFAULTS } from "./dcgan.ts";
 import {
   appendLabelMaps,
@@ -60,6 +60,11 @@ const SHARED = {
   discriminatorFilters: int(64, { min: 1, max: 1024 }, "channels of D's first conv layer"),
   learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate (DCGAN: 2e-4)"),
   beta1: number(0.5, { min: 0, lt: 1 }, "Adam β₁"),
+  discriminatorNorm: oneOf(
+    ["batch", "none"],
+    "batch",
+    "normalization in D's hidden conv layer: DCGAN's batch norm, or none",
+  ),
   ...TRAINING_EXTRAS,
 };
 const sidesDivisibleBy4 = (_c: unknown, data: { height: number; width: number }) =>
