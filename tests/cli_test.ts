@@ -67,3 +67,23 @@ Deno.test("cli: info --backend webgpu names the adapter, or fails in one line na
     assert.match(stderr, /backend 'webgpu' is not available: /);
   }
 });
+
+Deno.test("cli: demo --steps trains the demo's model for exactly that many steps", async () => {
+  const out = `${await tempDir("demo")}/run`;
+  const { code, stdout, stderr } = await runCli([
+    "demo",
+    "--steps",
+    "2",
+    "--backend",
+    "wasm",
+    "--out",
+    out,
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /demo: InfoGAN .* 2 steps at batch 64/);
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.equal(config.spec.model, "infogan");
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  assert.equal(summary.steps, 2);
+  assert.ok((await Deno.stat(`${out}/samples/final.png`)).size > 1000);
+});
