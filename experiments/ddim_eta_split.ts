@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Command } from "commander";
 import { setupBackend } from "../lib/backend/mod.ts";
+import { nonNegativeInt, positiveInt, UsageError } from "../lib/cli/common.ts";
 import { loadRun } from "../lib/train/trainer.ts";
 import { evaluateSamples } from "../lib/metrics/evaluate.ts";
 import type { Ddpm } from "../lib/models/diffusion/ddpm_model.ts";
@@ -18,12 +19,13 @@ import { makeSampler, sampleLoop } from "../lib/models/diffusion/samplers.ts";
 
 const o = new Command("ddim_eta_split")
   .requiredOption("--run <dir>", "a trained ddpm run")
-  .option("--n <n>", "samples per variant", Number, 1024)
-  .option("--seed <seed>", "noise seed (batch b uses seed + b)", Number, 1)
-  .option("--batch <b>", "sampling batch", Number, 256)
-  .option("--steps <S>", "DDIM steps", Number, 50)
-  .option("--split <t>", "timestep where η switches", Number, 500)
+  .option("--n <n>", "samples per variant", positiveInt("--n"), 1024)
+  .option("--seed <seed>", "noise seed (batch b uses seed + b)", nonNegativeInt("--seed"), 1)
+  .option("--batch <b>", "sampling batch", positiveInt("--batch"), 256)
+  .option("--steps <S>", "DDIM steps", positiveInt("--steps"), 50)
+  .option("--split <t>", "timestep where η switches", nonNegativeInt("--split"), 500)
   .option("--variants <list>", "which of eta0,eta1,high1,low1 to run", "eta0,eta1,high1,low1")
+  .exitOverride((e) => Deno.exit(e.exitCode === 0 ? 0 : 2))
   .parse().opts<{
   run: string;
   n: number;
@@ -34,8 +36,24 @@ const o = new Command("ddim_eta_split")
   variants: string;
 }>();
 
+/** Bad input: one line naming the fix, exit code 2 (as the CLI does). */
+function usage(message: string): never {
+  console.error(message);
+  Deno.exit(2);
+}
+const VARIANT_NAMES = ["eta0", "eta1", "high1", "low1"];
+const chosen = o.variants.split(",").map((name) => name.trim());
+const unknown = chosen.find((name) => !VARIANT_NAMES.includes(name));
+if (unknown) usage(`unknown variant '${unknown}': use some of ${VARIANT_NAMES.join(", ")}`);
+
 await setupBackend({ verbose: true });
-const { model, spec, step } = await loadRun(o.run, "ema");
+const loaded = await loadRun(o.run, "ema").catch((e) =>
+  usage(e instanceof UsageError ? e.message : `${o.run}: ${(e as Error).message}`)
+);
+const { model, spec, step } = loaded;
+if (spec.model !== "ddpm") {
+  usage(`${o.run} is a ${spec.model} run; this experiment needs a ddpm run`);
+}
 const ddpm = model as Ddpm;
 const denoiser = new Denoiser(ddpm.net(), ddpm.config.predictionType, ddpm.schedule);
 const { height, width, channels } = ddpm.dataSpec;
@@ -64,11 +82,7 @@ const allVariants: Record<string, [string, () => Sampler]> = {
   high1: [`η=1 for t ≥ ${o.split}, η=0 below`, () => splitSampler(1, 0)],
   low1: [`η=0 for t ≥ ${o.split}, η=1 below`, () => splitSampler(0, 1)],
 };
-const variants = o.variants.split(",").map((name) => {
-  const variant = allVariants[name.trim()];
-  if (!variant) throw new Error(`unknown variant '${name}': use eta0, eta1, high1, low1`);
-  return variant;
-});
+const variants = chosen.map((name) => allVariants[name]);
 console.log(
   `${o.run} (step ${step}, ema), ${spec.dataset}, n = ${o.n}, seed ${o.seed}, DDIM-${o.steps}`,
 );
