@@ -193,7 +193,7 @@ export async function runInfo(flags: { backend: BackendName }): Promise<void> {
  * results/infogan-mnist/README.md). The recipe (half width, batch 64, lr 1e-3, EMA of G 0.999)
  * is the DCGAN demo's, which won 45-s trials at equal wall time (results/dcgan-mnist). One
  * thread: these small networks are call-overhead bound, and 600 steps took 27.5 s on 1 thread vs
- * 33.5 s on 2 (results/infogan-mnist), so 1 thread trains 18 % more steps in the budget
+ * 33.5 s on 2 (results/infogan-mnist), so 1 thread trains ≈ 22 % more steps in the budget
  * (GENLAB_WASM_THREADS, when set, still wins). */
 export const DEMO = {
   model: "infogan",
