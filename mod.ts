@@ -18,6 +18,7 @@ export * from "./lib/models/registry.ts";
 export * from "./lib/models/gan/dcgan.ts";
 export * from "./lib/models/gan/gan.ts";
 export * from "./lib/models/gan/conditional.ts";
+export * from "./lib/models/gan/self_conditioned.ts";
 export * from "./lib/models/gan/wgan.ts";
 export * from "./lib/models/gan/common.ts";
 export * from "./lib/models/gan/diagnostics.ts";

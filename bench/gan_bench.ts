@@ -15,6 +15,7 @@ import {
   ConditionalGan,
   INFOGAN_CONFIG,
 } from "../lib/models/gan/conditional.ts";
+import { SCGAN_CONFIG, SelfConditionedGan } from "../lib/models/gan/self_conditioned.ts";
 import { Wgan, WGAN_CONFIG, WGAN_GP_CONFIG } from "../lib/models/gan/wgan.ts";
 
 const backend = (Deno.env.get("GENLAB_BACKEND") ?? "auto") as BackendName;
@@ -40,6 +41,20 @@ const gan = new Gan(GAN_CONFIG.defaults, image, 0);
 const cgan = new ConditionalGan("cgan", CGAN_CONFIG.defaults, image, 10, 0);
 const acgan = new ConditionalGan("acgan", ACGAN_CONFIG.defaults, image, 10, 0);
 const infogan = new ConditionalGan("infogan", INFOGAN_CONFIG.defaults, image, 10, 0);
+// scgan's clusters: k-means of 64 random "images" (the cost per step does not depend on them).
+const scgan = new SelfConditionedGan(SCGAN_CONFIG.defaults, image, 0);
+const scganData = Uint8Array.from(await real.data(), (v) => Math.round((v + 1) * 127.5));
+await scgan.fit({
+  name: "bench",
+  split: "train",
+  images: scganData,
+  labels: new Uint8Array(batch),
+  count: batch,
+  ...image,
+  numClasses: 0,
+  classNames: [],
+  provenance: "random",
+});
 const wgan = new Wgan("wgan", WGAN_CONFIG.defaults, image, 0);
 const wganGp = new Wgan("wgan-gp", WGAN_GP_CONFIG.defaults, image, 0);
 const ganRing = new Gan(GAN_CONFIG.parse({ latentDim: 2 }), points, 0);
@@ -62,6 +77,15 @@ const variants: Variant[] = [
     name: "infogan",
     d: () => infogan.discriminatorStep(real, labels), // labels play the sampled codes here
     g: () => infogan.generatorStep(labels),
+  },
+  {
+    name: "scgan (cluster ids + cgan D step)",
+    d: async () => {
+      const ids = scgan.clusterIds(real);
+      await scgan.gan.discriminatorStep(real, ids);
+      ids.dispose();
+    },
+    g: () => scgan.gan.generatorStep(labels),
   },
   { name: "wgan", d: () => wgan.criticStep(real), g: () => wgan.generatorStep(batch) },
   { name: "wgan-gp", d: () => wganGp.criticStep(real), g: () => wganGp.generatorStep(batch) },

@@ -80,9 +80,9 @@ Deno.test("cli: demo --steps trains the demo's model for exactly that many steps
     out,
   ]);
   assert.equal(code, 0, stderr);
-  assert.match(stdout, /demo: InfoGAN .* 2 steps at batch 64/);
+  assert.match(stdout, /demo: self-conditioned GAN .* 2 steps at batch 64/);
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
-  assert.equal(config.spec.model, "infogan");
+  assert.equal(config.spec.model, "scgan");
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
   assert.equal(summary.steps, 2);
   assert.ok((await Deno.stat(`${out}/samples/final.png`)).size > 1000);

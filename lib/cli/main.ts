@@ -6,7 +6,7 @@
  *   eval <run-dir>     classifier FID/KID/IS/precision/recall of a run's samples
  *   verify <run-dir>   check a run's checkpoints, config.json and metrics.jsonl
  *   info               versions, backends, threads
- *   demo               the README's main job: an InfoGAN (DCGAN networks) on MNIST in ≤ 5 minutes
+ *   demo               the README's main job: a self-conditioned GAN (DCGAN networks) on MNIST in ≤ 5 minutes
  *
  * main() is the one place errors end: a user's mistake (UserInputError, TrainingError, a
  * commander parse error) prints ONE line naming the fix and exits 2 (3 = a stopped run: a
@@ -148,7 +148,7 @@ export function buildProgram(): Command {
 
   program.command("demo")
     .description(
-      "train an InfoGAN (DCGAN networks, no labels) on MNIST (≤ 5 min on 2 cores) and print where the results are",
+      "train a self-conditioned GAN (DCGAN networks on k-means clusters, no labels) on MNIST (≤ 5 min on 2 cores) and print where the results are",
     )
     .option(
       "--steps <n>",

@@ -13,6 +13,7 @@ export * from "./mnist.ts";
 export * from "./toy2d.ts";
 export * from "./transforms.ts";
 export * from "./iterator.ts";
+export * from "./kmeans.ts";
 
 export const IMAGE_DATASETS = ["mnist", "fashion-mnist"] as const;
 export type ImageDatasetName = typeof IMAGE_DATASETS[number];

@@ -14,6 +14,7 @@ import { gatedPixelCnnEntry } from "./autoregressive/gated_pixelcnn.ts";
 import { niceEntry, realNvpEntry } from "./flow/realnvp.ts";
 import { ganEntry } from "./gan/gan.ts";
 import { acganEntry, cganEntry, infoganEntry } from "./gan/conditional.ts";
+import { scganEntry } from "./gan/self_conditioned.ts";
 import { wganEntry, wganGpEntry } from "./gan/wgan.ts";
 import { pixelRnnEntry } from "./autoregressive/pixelrnn.ts";
 
@@ -35,6 +36,7 @@ export const MODELS: Record<string, ModelEntry<any>> = {
   [cganEntry.name]: cganEntry,
   [acganEntry.name]: acganEntry,
   [infoganEntry.name]: infoganEntry,
+  [scganEntry.name]: scganEntry,
   [wganEntry.name]: wganEntry,
   [wganGpEntry.name]: wganGpEntry,
 };

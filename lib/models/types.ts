@@ -6,6 +6,7 @@ import type { Rng } from "../util/rng.ts";
 import type { WeightOwner } from "../nn/state.ts";
 import type { ModelConfigSchema } from "./config.ts";
 import type { Batch, DataSpec } from "../data/types.ts";
+import type { ImageDataset } from "../data/dataset.ts";
 
 /** Data-side types, defined in lib/data (data knows no model) and part of the contract. */
 export type { Batch, DataSpec };
@@ -53,6 +54,10 @@ export interface GenerativeModel {
   optimizers(): Record<string, tf.Optimizer>;
   /** The model's own RNG (noise for steps and samples); checkpointed so resume is exact. */
   readonly rng: Rng;
+  /** Opt-in: one pass over the whole training split before step 1 of a fresh run (e.g. the
+   * self-conditioned GAN's k-means clusters). What it computes must live in `weightGroups`, so
+   * resume, `sample` and `eval` restore it from the checkpoint without the data. */
+  fit?(train: ImageDataset): Promise<void>;
   /** Opt-in: the trainer keeps an exponential moving average of these weights
    * (lib/train/ema.ts), checkpoints it, and uses it for sample grids, `sample` and `eval`. */
   ema?(): EmaSpec;

@@ -313,6 +313,10 @@ async function trainLocked(
     });
   }
 
+  // A model's pass over the data (e.g. scgan's k-means) runs once, at step 0 of a fresh run;
+  // afterwards its result comes back from the checkpoint with the weights.
+  if (model.fit && step === 0 && "images" in dataset) await model.fit(dataset);
+
   const metrics = await MetricsWriter.open(paths.metrics);
   const progress = new Progress(
     spec.steps,

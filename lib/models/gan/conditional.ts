@@ -54,7 +54,8 @@ import {
 // ---------------------------------------------------------------------------------------------
 // config
 
-const SHARED = {
+/** Options of every GAN on DCGAN's networks conditioned on a discrete index (also scgan's). */
+export const CONDITIONAL_GAN_OPTIONS = {
   latentDim: int(100, { min: 1, max: 4096 }, "dimension of the latent z ~ N(0, I)"),
   generatorFilters: int(64, { min: 1, max: 1024 }, "channels of G's last hidden layer"),
   discriminatorFilters: int(64, { min: 1, max: 1024 }, "channels of D's first conv layer"),
@@ -72,17 +73,19 @@ const sidesDivisibleBy4 = (_c: unknown, data: { height: number; width: number })
     ? undefined
     : `needs labelled images with sides divisible by 4, got ${data.height}×${data.width}`;
 
-export const CGAN_CONFIG = defineConfig("cgan", SHARED, { dataRules: [sidesDivisibleBy4] });
+export const CGAN_CONFIG = defineConfig("cgan", CONDITIONAL_GAN_OPTIONS, {
+  dataRules: [sidesDivisibleBy4],
+});
 export type CganConfig = ConfigOf<typeof CGAN_CONFIG>;
 
 export const ACGAN_CONFIG = defineConfig("acgan", {
-  ...SHARED,
+  ...CONDITIONAL_GAN_OPTIONS,
   classWeight: number(1, { min: 0, max: 100 }, "weight of the auxiliary class loss L_C"),
 }, { dataRules: [sidesDivisibleBy4] });
 export type AcganConfig = ConfigOf<typeof ACGAN_CONFIG>;
 
 export const INFOGAN_CONFIG = defineConfig("infogan", {
-  ...SHARED,
+  ...CONDITIONAL_GAN_OPTIONS,
   categories: int(
     10,
     { min: 2, max: 1000 },
