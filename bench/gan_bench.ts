@@ -79,7 +79,7 @@ const variants: Variant[] = [
     g: () => infogan.generatorStep(labels),
   },
   {
-    name: "scgan (cluster ids + cgan D step)",
+    name: "scgan (K = 20; D step = cluster ids + cgan D step)",
     d: async () => {
       const ids = scgan.clusterIds(real);
       await scgan.gan.discriminatorStep(real, ids);
