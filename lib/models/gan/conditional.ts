@@ -68,20 +68,23 @@ export const CONDITIONAL_GAN_OPTIONS = {
   ),
   ...TRAINING_EXTRAS,
 };
-const sidesDivisibleBy4 = (_c: unknown, data: { height: number; width: number }) =>
-  data.height % 4 === 0 && data.width % 4 === 0
-    ? undefined
-    : `needs labelled images with sides divisible by 4, got ${data.height}×${data.width}`;
+/** DCGAN's networks halve the image twice: sides must be divisible by 4. `what` names the data
+ * the model needs in the one-line error (cgan: labelled images; scgan: images, no labels). */
+export const sidesDivisibleBy4 =
+  (what = "labelled images") => (_c: unknown, data: { height: number; width: number }) =>
+    data.height % 4 === 0 && data.width % 4 === 0
+      ? undefined
+      : `needs ${what} with sides divisible by 4, got ${data.height}×${data.width}`;
 
 export const CGAN_CONFIG = defineConfig("cgan", CONDITIONAL_GAN_OPTIONS, {
-  dataRules: [sidesDivisibleBy4],
+  dataRules: [sidesDivisibleBy4()],
 });
 export type CganConfig = ConfigOf<typeof CGAN_CONFIG>;
 
 export const ACGAN_CONFIG = defineConfig("acgan", {
   ...CONDITIONAL_GAN_OPTIONS,
   classWeight: number(1, { min: 0, max: 100 }, "weight of the auxiliary class loss L_C"),
-}, { dataRules: [sidesDivisibleBy4] });
+}, { dataRules: [sidesDivisibleBy4()] });
 export type AcganConfig = ConfigOf<typeof ACGAN_CONFIG>;
 
 export const INFOGAN_CONFIG = defineConfig("infogan", {
@@ -92,7 +95,7 @@ export const INFOGAN_CONFIG = defineConfig("infogan", {
     "K of the categorical code c ~ Cat(K) (the paper: 10 on MNIST)",
   ),
   infoWeight: number(1, { min: 0, max: 100 }, "λ of the mutual-information term (paper: 1)"),
-}, { dataRules: [sidesDivisibleBy4] });
+}, { dataRules: [sidesDivisibleBy4()] });
 export type InfoganConfig = ConfigOf<typeof INFOGAN_CONFIG>;
 
 type ConditionalName = "cgan" | "acgan" | "infogan";

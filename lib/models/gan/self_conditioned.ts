@@ -33,7 +33,7 @@ import type {
   SampleOptions,
 } from "../types.ts";
 import { type ConfigOf, defineConfig, int } from "../config.ts";
-import { CONDITIONAL_GAN_OPTIONS, ConditionalGan } from "./conditional.ts";
+import { CONDITIONAL_GAN_OPTIONS, ConditionalGan, sidesDivisibleBy4 } from "./conditional.ts";
 
 // ---------------------------------------------------------------------------------------------
 // config
@@ -42,14 +42,7 @@ export const SCGAN_CONFIG = defineConfig("scgan", {
   ...CONDITIONAL_GAN_OPTIONS,
   clusters: int(20, { min: 2, max: 1000 }, "K of the k-means partition of the training images"),
   clusterIterations: int(50, { min: 1, max: 10_000 }, "upper bound on Lloyd iterations"),
-}, {
-  dataRules: [
-    (_c, data) =>
-      data.height % 4 === 0 && data.width % 4 === 0
-        ? undefined
-        : `needs images (no labels) with sides divisible by 4, got ${data.height}×${data.width}`,
-  ],
-});
+}, { dataRules: [sidesDivisibleBy4("images (no labels)")] });
 export type ScganConfig = ConfigOf<typeof SCGAN_CONFIG>;
 
 // ---------------------------------------------------------------------------------------------
