@@ -130,6 +130,38 @@ Deno.test("ddpm: class conditioning changes the prediction and samples take labe
   model.dispose();
 });
 
+Deno.test("ddpm: log-normal timesteps follow ln σ ~ N(P_mean, P_std²); cosine learning-rate decay hits its anchors", async () => {
+  await useBackend("cpu");
+  const model = tinyModel({ timesteps: 1000, timestepSampling: "log-normal" }, 3);
+  const t = model.drawTimesteps(20_000);
+  // The σ of each drawn t, in log: its quantiles must be those of N(−1.2, 1.2²) up to the
+  // discretisation (adjacent σ differ by < 4 % in log on the linear schedule) and sampling noise.
+  const logSigma = Array.from(t, (ti) => Math.log(model.schedule.sigmas[ti])).sort((a, b) => a - b);
+  const quantile = (q: number) => logSigma[Math.floor(q * logSigma.length)];
+  assert.ok(Math.abs(quantile(0.5) - -1.2) < 0.05, `median ln σ ${quantile(0.5)}`);
+  assert.ok(Math.abs(quantile(0.8413) - 0) < 0.06, `84th percentile ln σ ${quantile(0.8413)}`);
+  assert.ok(Math.abs(quantile(0.1587) - -2.4) < 0.06, `16th percentile ln σ ${quantile(0.1587)}`);
+  assert.ok(t.every((ti) => ti >= 0 && ti < 1000));
+  model.dispose();
+
+  const decayed = tinyModel({
+    learningRate: 1e-3,
+    warmupSteps: 100,
+    learningRateDecay: "cosine",
+    decaySteps: 1100,
+  });
+  assert.equal(decayed.learningRateAt(50), 5e-4); // warm-up: linear
+  assert.equal(decayed.learningRateAt(100), 1e-3); // peak
+  assert.ok(Math.abs(decayed.learningRateAt(600) - 5e-4) < 1e-12); // half-way: cos(π/2) → ½
+  assert.equal(decayed.learningRateAt(1100), 0);
+  assert.equal(decayed.learningRateAt(5000), 0);
+  decayed.dispose();
+  assert.throws(
+    () => DDPM_CONFIG.parse({ learningRateDecay: "cosine" }),
+    /decaySteps=<--steps>/,
+  );
+});
+
 Deno.test("ddpm: tensor count flat over 200 training steps and over a whole sampling loop", async () => {
   await useBackend("cpu");
   const model = tinyModel({ baseChannels: 4, groups: 2, attention: "none" });

@@ -63,6 +63,13 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
     "simple: plain MSE on the target (L_simple); min-snr: Min-SNR-γ (Hang et al. 2023)",
   ),
   minSnrGamma: number(5, { gt: 0, max: 1e6 }, "γ of Min-SNR-γ (paper: 5)"),
+  timestepSampling: oneOf(
+    ["uniform", "log-normal"],
+    "uniform",
+    "how training draws t: uniform (Algorithm 1) or EDM's log-normal σ (Karras et al. 2022, §5)",
+  ),
+  logSigmaMean: number(-1.2, { min: -20, max: 20 }, "log-normal: mean of ln σ (EDM P_mean: −1.2)"),
+  logSigmaStd: number(1.2, { gt: 0, max: 20 }, "log-normal: std of ln σ (EDM P_std: 1.2)"),
   baseChannels: int(32, { min: 4, max: 512 }, "U-Net width at full resolution"),
   channelMults: oneOf(
     ["1,2,4", "1,2,2", "1,2", "1,1,2"],
@@ -82,6 +89,12 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
   ),
   learningRate: number(2e-4, { gt: 0, max: 1 }, "Adam learning rate (Ho et al.: 2e-4)"),
   warmupSteps: int(0, { min: 0, max: 1e6 }, "linear learning-rate warm-up steps (Ho et al.: 5000)"),
+  learningRateDecay: oneOf(
+    ["constant", "cosine"],
+    "constant",
+    "after warm-up: constant (Ho et al.) or cosine decay to 0 at step decaySteps",
+  ),
+  decaySteps: int(0, { min: 0, max: 1e8 }, "cosine: the step where the rate reaches 0 (--steps)"),
   gradClip: number(1, { min: 0, max: 1e6 }, "clip the global gradient norm to this (0 = off)"),
   emaDecay: number(0.999, { min: 0, lt: 1 }, "EMA decay of the weights used for sampling"),
   emaWarmup: int(10, { min: 0, max: 1e6 }, "EMA warm-up: decay_n = min(decay, (1+n)/(this+n))"),
@@ -96,6 +109,10 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
     {
       check: (c) => c.channelMults.split(",").every((m) => (c.baseChannels * +m) % c.groups === 0),
       message: "groups must divide baseChannels × every channel multiplier",
+    },
+    {
+      check: (c) => c.learningRateDecay === "constant" || c.decaySteps > c.warmupSteps,
+      message: "learningRateDecay=cosine needs decaySteps > warmupSteps: set decaySteps=<--steps>",
     },
   ],
   dataRules: [
@@ -180,11 +197,28 @@ export class Ddpm implements GenerativeModel {
     });
   }
 
-  /** Uniform t ∈ {0 … T−1}, drawn on the JS side from the model's RNG (checkpointed). */
-  #drawTimesteps(n: number): tf.Tensor1D {
+  /** Training timesteps, drawn on the JS side from the model's RNG (checkpointed): uniform on
+   * {0 … T−1} (Algorithm 1), or EDM's p_train — ln σ ~ N(P_mean, P_std²) with σ = √((1−ᾱ)/ᾱ)
+   * (Karras et al. 2022, §5 and Table 1) — mapped to the t whose σ is nearest in log σ. */
+  drawTimesteps(n: number): Int32Array {
     const t = new Int32Array(n);
-    for (let i = 0; i < n; i++) t[i] = this.rng.int(this.config.timesteps);
-    return tf.tensor1d(t, "int32");
+    const { timestepSampling, logSigmaMean, logSigmaStd, timesteps } = this.config;
+    for (let i = 0; i < n; i++) {
+      t[i] = timestepSampling === "uniform" ? this.rng.int(timesteps) : Math.round(
+        this.schedule.timeForSigma(Math.exp(this.rng.normal(logSigmaMean, logSigmaStd))),
+      );
+    }
+    return t;
+  }
+
+  /** The step's learning rate: linear warm-up (Ho et al. App. B), then constant or a cosine
+   * decay to 0 at `decaySteps` (Loshchilov & Hutter 2017, without restarts). */
+  learningRateAt(step: number): number {
+    const { warmupSteps, learningRate, learningRateDecay, decaySteps } = this.config;
+    if (warmupSteps > 0 && step < warmupSteps) return learningRate * step / warmupSteps;
+    if (learningRateDecay === "constant") return learningRate;
+    const progress = Math.min(1, (step - warmupSteps) / (decaySteps - warmupSteps));
+    return learningRate * 0.5 * (1 + Math.cos(Math.PI * progress));
   }
 
   #labelsFor(labels?: tf.Tensor1D): tf.Tensor1D | undefined {
@@ -195,12 +229,12 @@ export class Ddpm implements GenerativeModel {
     if (this.config.conditioning === "class" && !batch.labels) {
       throw new UserInputError("ddpm conditioning=class needs a dataset with labels");
     }
-    const { warmupSteps, learningRate, gradClip } = this.config;
-    // Linear warm-up (Ho et al. App. B: 5,000 steps). tfjs' Adam reads this field every step.
-    (this.#optimizer as unknown as { learningRate: number }).learningRate = warmupSteps > 0
-      ? learningRate * Math.min(1, step / warmupSteps)
-      : learningRate;
-    const t = this.#drawTimesteps(batch.x.shape[0]);
+    const { gradClip } = this.config;
+    // tfjs' Adam reads this field every step.
+    (this.#optimizer as unknown as { learningRate: number }).learningRate = this.learningRateAt(
+      step,
+    );
+    const t = tf.tensor1d(this.drawTimesteps(batch.x.shape[0]), "int32");
     const noise = tf.randomNormal(batch.x.shape, 0, 1, "float32", this.rng.seed()) as tf.Tensor4D;
     const variables = this.network.variables();
     const [loss, gradNorm] = tf.tidy(() => {
