@@ -43,12 +43,16 @@ export const DEFAULT_CELLS = [
   "ddim-1000-eta1",
 ];
 
-/** "ddim-50-eta0" → { sampler: "ddim", steps: 50, eta: 0 }. */
+/** "ddim-50-eta0" → { sampler: "ddim", steps: 50, eta: 0 }; a trailing "-es<λ>" adds Epsilon
+ * Scaling ("ddim-50-eta0-es1.01" → epsilonScale 1.01). */
 export function parseCell(cell: string): SamplingMethod {
-  const m = cell.match(/^(ddpm|ddim|dpmpp-2m|heun|euler)-(\d+)(?:-eta([0-9.]+))?$/);
-  if (!m || (m[3] !== undefined && m[1] !== "ddim")) {
+  const m = cell.match(
+    /^(ddpm|ddim|dpmpp-2m|heun|euler)-(\d+)(?:-eta([0-9.]+))?(?:-es([0-9]*\.?[0-9]+))?$/,
+  );
+  if (!m || (m[3] !== undefined && m[1] !== "ddim") || (m[4] !== undefined && !(+m[4] > 0))) {
     throw new UserInputError(
-      `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η>, dpmpp-2m-<S>, heun-<S> or euler-<S>`,
+      `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η>, dpmpp-2m-<S>, heun-<S> or euler-<S>, ` +
+        `optionally followed by -es<λ> (Epsilon Scaling, λ > 0)`,
     );
   }
   const method: SamplingMethod = {
@@ -56,6 +60,7 @@ export function parseCell(cell: string): SamplingMethod {
     steps: Number(m[2]),
   };
   if (m[1] === "ddim") method.eta = Number(m[3] ?? 0);
+  if (m[4] !== undefined) method.epsilonScale = Number(m[4]);
   return method;
 }
 

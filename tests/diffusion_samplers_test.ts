@@ -451,13 +451,47 @@ Deno.test("zero terminal SNR: DDIM runs from pure noise with v-prediction; ε-pr
   );
 });
 
+Deno.test("Epsilon Scaling: ε̂/λ with x̂₀ re-derived so x_t = √ᾱ x̂₀ + √(1−ᾱ) ε̂; λ = 1 is the plain denoiser", async () => {
+  await useBackend("cpu");
+  const start = startNoise(1, 9);
+  for (const type of PREDICTION_TYPES) {
+    const plain = new Denoiser(gaussianNet(schedule, type), type, schedule);
+    const one = new Denoiser(gaussianNet(schedule, type), type, schedule, undefined, 1);
+    const scaled = new Denoiser(gaussianNet(schedule, type), type, schedule, undefined, 1.25);
+    for (const t of [999, 500, 20]) {
+      const point = { t, alphaBar: schedule.alphaBar[t] };
+      const a = Math.sqrt(point.alphaBar), sn = Math.sqrt(1 - point.alphaBar);
+      const p0 = plain.predict(start, point), p1 = one.predict(start, point);
+      const ps = scaled.predict(start, point);
+      assert.equal(maxAbsDiff(p1.eps.dataSync(), p0.eps.dataSync()), 0, `${type} λ = 1`);
+      assert.equal(maxAbsDiff(p1.x0.dataSync(), p0.x0.dataSync()), 0, `${type} λ = 1`);
+      const expectedEps = p0.eps.dataSync().map((e) => e / 1.25);
+      assert.ok(maxAbsDiff(ps.eps.dataSync(), expectedEps) < 1e-6, `${type} t=${t} ε̂/λ`);
+      const x = start.dataSync(), x0 = ps.x0.dataSync(), eps = ps.eps.dataSync();
+      const rebuilt = Float32Array.from(x, (_, i) => a * x0[i] + sn * eps[i]);
+      assert.ok(maxAbsDiff(rebuilt, x) < 1e-4 / Math.max(a, 1e-2), `${type} t=${t} x_t rebuilt`);
+      tf.dispose([p0.eps, p0.x0, p1.eps, p1.x0, ps.eps, ps.x0]);
+    }
+  }
+  start.dispose();
+  assert.throws(() => new Denoiser(gaussianNet(schedule, "v"), "v", schedule, undefined, 0));
+  assert.throws(() => parseSamplingMethod({ sampler: "ddim", epsilonScale: -1 }), UserInputError);
+  assert.equal(parseSamplingMethod({ sampler: "ddim", epsilonScale: "1.02" }).epsilonScale, 1.02);
+});
+
 Deno.test("exp:ddpm_vs_ddim cells parse to sampling methods; bad cells are one-line errors", () => {
   assert.deepEqual(parseCell("ddpm-1000"), { sampler: "ddpm", steps: 1000 });
   assert.deepEqual(parseCell("ddim-50-eta0"), { sampler: "ddim", steps: 50, eta: 0 });
   assert.deepEqual(parseCell("ddim-20-eta0.5"), { sampler: "ddim", steps: 20, eta: 0.5 });
   assert.deepEqual(parseCell("dpmpp-2m-20"), { sampler: "dpmpp-2m", steps: 20 });
   assert.deepEqual(parseCell("heun-10"), { sampler: "heun", steps: 10 });
-  for (const bad of ["ddim", "heun-10-eta1", "plms-20", "ddim-x-eta0"]) {
+  assert.deepEqual(parseCell("ddim-50-eta0-es1.01"), {
+    sampler: "ddim",
+    steps: 50,
+    eta: 0,
+    epsilonScale: 1.01,
+  });
+  for (const bad of ["ddim", "heun-10-eta1", "plms-20", "ddim-x-eta0", "ddim-50-eta0-es0"]) {
     assert.throws(() => parseCell(bad), UserInputError, bad);
   }
   // NFE per cell as the study reports it.

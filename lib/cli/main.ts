@@ -90,6 +90,7 @@ export function buildProgram(): Command {
     .option("--spacing <kind>", SF.spacing)
     .option("--variance <kind>", SF.variance)
     .option("--clip <kind>", SF.clip)
+    .option("--epsilon-scale <λ>", SF.epsilonScale, positiveNumber("--epsilon-scale"))
     .option("--weights <which>", SF.weights, weightsValue)
     .action(runSample);
 
@@ -105,6 +106,7 @@ export function buildProgram(): Command {
     .option("--spacing <kind>", SF.spacing)
     .option("--variance <kind>", SF.variance)
     .option("--clip <kind>", SF.clip)
+    .option("--epsilon-scale <λ>", SF.epsilonScale, positiveNumber("--epsilon-scale"))
     .option("--weights <which>", SF.weights, weightsValue)
     .option("--out <file>", "metrics JSON path (default <run-dir>/metrics.json)")
     .option(

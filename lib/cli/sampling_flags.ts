@@ -1,6 +1,6 @@
 /**
  * The sampling-method flags shared by `sample` and `eval` (`--sampler --steps --eta --spacing
- * --variance --clip`), turned into the `method` record of `GenerativeModel.sample` (lib/models/
+ * --variance --clip --epsilon-scale`), turned into the `method` record of `GenerativeModel.sample` (lib/models/
  * types.ts). The model validates the values (one-line errors naming the allowed ones), so the CLI
  * needs no list of samplers; flags left out are left out of `method` (the model's defaults apply),
  * and a model without sampling options gets no `method` at all.
@@ -19,6 +19,7 @@ export interface SamplingFlags {
   spacing?: string;
   variance?: string;
   clip?: string;
+  epsilonScale?: number;
   /** Which weights to load: the EMA average (default) or the live training weights. */
   weights?: "ema" | "live";
 }
@@ -30,6 +31,7 @@ export const SAMPLING_FLAG_HELP = {
   spacing: "timestep spacing: linspace | leading | trailing (| karras for dpmpp-2m)",
   variance: "DDPM reverse variance: fixed-small | fixed-large",
   clip: "clip x̂₀ to [-1, 1] while sampling: none | static",
+  epsilonScale: "Epsilon Scaling λ > 0: divide ε̂ by λ while sampling (Ning et al. 2024; 1 = off)",
   weights:
     "ema | live: sample with the EMA weights (default, when the run has them) or the live ones",
 };
@@ -50,12 +52,22 @@ export function weightsValue(value: string): "ema" | "live" {
   return value;
 }
 
+const METHOD_FLAGS = [
+  "sampler",
+  "steps",
+  "eta",
+  "spacing",
+  "variance",
+  "clip",
+  "epsilonScale",
+] as const;
+
 /** The `method` record for `model.sample`, or undefined when no sampling flag was given. */
 export function samplingMethod(
   flags: SamplingFlags,
 ): Record<string, string | number> | undefined {
   const method: Record<string, string | number> = {};
-  for (const key of ["sampler", "steps", "eta", "spacing", "variance", "clip"] as const) {
+  for (const key of METHOD_FLAGS) {
     if (flags[key] !== undefined) method[key] = flags[key]!;
   }
   return Object.keys(method).length > 0 ? method : undefined;
@@ -64,10 +76,9 @@ export function samplingMethod(
 /** The flags again as CLI text (for the command recorded in metrics.json). */
 export function samplingArgs(flags: SamplingFlags): string[] {
   const out: string[] = [];
-  for (
-    const key of ["sampler", "steps", "eta", "spacing", "variance", "clip", "weights"] as const
-  ) {
-    if (flags[key] !== undefined) out.push(`--${key}`, String(flags[key]));
+  for (const key of [...METHOD_FLAGS, "weights"] as const) {
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (flags[key] !== undefined) out.push(`--${flag}`, String(flags[key]));
   }
   return out;
 }

@@ -282,7 +282,13 @@ export class Ddpm implements GenerativeModel {
     }
     try {
       const { height, width, channels } = this.dataSpec;
-      const denoiser = new Denoiser(this.net(), this.config.predictionType, this.schedule, labels);
+      const denoiser = new Denoiser(
+        this.net(),
+        this.config.predictionType,
+        this.schedule,
+        labels,
+        method.epsilonScale,
+      );
       const { sample } = await sampleDiffusion(denoiser, method, [n, height, width, channels], {
         seed: options.seed ?? this.rng.seed(),
         onProgress: options.onProgress,

@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../util/rng.ts";
 import type { NoiseSchedule } from "./schedule.ts";
 import { type PredictionType, toEpsilon, toX0 } from "./prediction.ts";
+import { UserInputError } from "../../util/errors.ts";
 
 /** A diffusion network: x_t [B,H,W,C], timesteps t [B] (float; integer for discrete samplers),
  * optional class labels [B] → a [B,H,W,C] prediction of the model's `predictionType`. */
@@ -53,7 +54,17 @@ export class Denoiser {
     readonly schedule: NoiseSchedule,
     /** Class labels for conditional nets, length = batch; owned by the caller. */
     readonly labels?: tf.Tensor1D,
-  ) {}
+    /**
+     * Epsilon Scaling (Ning et al. 2024, "Elucidating the exposure bias in diffusion models"):
+     * ε̂ ← ε̂/λ with x̂₀ re-derived from it, so x_t = √ᾱ x̂₀ + √(1 − ᾱ) ε̂ still holds. λ slightly
+     * above 1 counters the drift of sampled x_t away from the training inputs; 1 = off.
+     */
+    readonly epsilonScale = 1,
+  ) {
+    if (!(epsilonScale > 0)) {
+      throw new UserInputError(`epsilonScale must be > 0 (1 = off), got ${epsilonScale}`);
+    }
+  }
 
   /** One network evaluation at x_t (which must be at the level of `point`): ε̂ and x̂₀. */
   predict(xt: tf.Tensor4D, point: EvalPoint): Prediction {
@@ -62,10 +73,19 @@ export class Denoiser {
     return tf.tidy(() => {
       const t = tf.fill([xt.shape[0]], point.t, "float32") as tf.Tensor1D;
       const out = this.net(xt, t, this.labels);
-      return {
-        eps: toEpsilon(this.predictionType, out, xt, level),
-        x0: toX0(this.predictionType, out, xt, level),
-      };
+      if (this.epsilonScale === 1) {
+        return {
+          eps: toEpsilon(this.predictionType, out, xt, level),
+          x0: toX0(this.predictionType, out, xt, level),
+        };
+      }
+      if (level.a === 0) {
+        throw new UserInputError(
+          "epsilonScale needs ᾱ > 0 at every sampling point; use 1 with a zero-terminal-SNR schedule",
+        );
+      }
+      const eps = tf.div(toEpsilon(this.predictionType, out, xt, level), this.epsilonScale);
+      return { eps: eps as tf.Tensor4D, x0: toX0("epsilon", eps as tf.Tensor4D, xt, level) };
     });
   }
 

@@ -36,9 +36,11 @@ export interface SamplingMethod {
   /** DDPM reverse variance. */
   variance?: DdpmVariance;
   clip?: X0Clip;
+  /** Epsilon Scaling λ (any sampler; 1 = off): the ddpm model builds its Denoiser with it. */
+  epsilonScale?: number;
 }
 
-const METHOD_KEYS = ["sampler", "steps", "eta", "spacing", "variance", "clip"];
+const METHOD_KEYS = ["sampler", "steps", "eta", "spacing", "variance", "clip", "epsilonScale"];
 
 /** Validate a `method` record (from the CLI or SampleOptions) into a SamplingMethod; every bad
  * key or value is a one-line UserInputError naming the allowed values. */
@@ -69,6 +71,11 @@ export function parseSamplingMethod(
     if (!Number.isFinite(n)) throw new UserInputError(`${key} must be a number, got "${v}"`);
     return n;
   };
+  const positive = (key: string): number | undefined => {
+    const n = num(key);
+    if (n !== undefined && !(n > 0)) throw new UserInputError(`${key} must be > 0, got ${n}`);
+    return n;
+  };
   return {
     sampler: pick("sampler", SAMPLER_NAMES)!,
     steps: num("steps"),
@@ -76,6 +83,7 @@ export function parseSamplingMethod(
     spacing: pick("spacing", DPM_SPACINGS),
     variance: pick("variance", DDPM_VARIANCES),
     clip: pick("clip", X0_CLIPS),
+    epsilonScale: positive("epsilonScale"),
   };
 }
 
