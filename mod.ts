@@ -48,6 +48,7 @@ export * from "./lib/models/flow/flow2d.ts";
 export * from "./lib/metrics/dataset_nll.ts";
 export * from "./lib/train/trainer.ts";
 export * from "./lib/train/ema.ts";
+export * from "./lib/train/lr_schedule.ts";
 export * from "./lib/train/run_dir.ts";
 export * from "./lib/train/checkpoint.ts";
 export * from "./lib/util/files.ts";

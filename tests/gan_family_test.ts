@@ -262,7 +262,8 @@ Deno.test("trainer: a GAN trains on 2-D points and writes a scatter preview and 
   resumed.model.dispose();
 });
 
-Deno.test("linear lr decay: lr·(1 − (t−1)/T), 0 from step T + 1; constant when T = 0", () => {
+Deno.test("linear lr decay: lr·(1 − (t−1)/T), 0 from step T + 1; constant when T = 0", async () => {
+  await useBackend("cpu"); // the optimizers make tensors: runs alone under --filter too
   const optimizers = [tf.train.adam(0.01), tf.train.rmsprop(0.01), adam({ learningRate: 0.01 })];
   const rate = () => optimizers.map((o) => (o as unknown as { learningRate: number }).learningRate);
   applyLinearDecay(optimizers, 0.01, 1, 4);

@@ -16,6 +16,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ImageDataset } from "../data/dataset.ts";
 import { Rng } from "../util/rng.ts";
+import {
+  learningRateAt,
+  type LearningRateSchedule,
+  setLearningRate,
+} from "../train/lr_schedule.ts";
 
 /** Where the committed classifiers live, relative to the repository root. */
 export const FEATURE_CLASSIFIER_DIR = "results/feature-classifiers";
@@ -269,6 +274,13 @@ export async function trainFeatureClassifier(
   const stepsPerEpoch = Math.floor(train.count / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const history: EpochInfo[] = [];
+  // Cosine to 2 % of the base rate over the whole run.
+  const schedule: LearningRateSchedule = {
+    base: options.learningRate,
+    decay: "cosine",
+    decaySteps: totalSteps,
+    floor: 0.02,
+  };
   let step = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const start = performance.now();
@@ -277,9 +289,8 @@ export async function trainFeatureClassifier(
     let correct = 0;
     let lr = options.learningRate;
     for (let s = 0; s < stepsPerEpoch; s++) {
-      lr = options.learningRate *
-        (0.02 + 0.98 * 0.5 * (1 + Math.cos(Math.PI * step / Math.max(1, totalSteps))));
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      lr = learningRateAt(schedule, step);
+      setLearningRate(optimizer, lr);
       const rows = order.subarray(s * options.batchSize, (s + 1) * options.batchSize);
       const { x, y } = options.affine
         ? makeAffineBatch(train, rows, options.affine, augmentRng)

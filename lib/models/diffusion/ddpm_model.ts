@@ -27,6 +27,7 @@ import { adam } from "../../nn/optimizers.ts";
 import type { WeightOwner } from "../../nn/state.ts";
 import { UserInputError } from "../../util/errors.ts";
 import { Rng } from "../../util/rng.ts";
+import { learningRateAt, setLearningRate } from "../../train/lr_schedule.ts";
 import { type ConfigOf, defineConfig, int, number, oneOf } from "../config.ts";
 import type {
   Batch,
@@ -215,10 +216,10 @@ export class Ddpm implements GenerativeModel {
    * decay to 0 at `decaySteps` (Loshchilov & Hutter 2017, without restarts). */
   learningRateAt(step: number): number {
     const { warmupSteps, learningRate, learningRateDecay, decaySteps } = this.config;
-    if (warmupSteps > 0 && step < warmupSteps) return learningRate * step / warmupSteps;
-    if (learningRateDecay === "constant") return learningRate;
-    const progress = Math.min(1, (step - warmupSteps) / (decaySteps - warmupSteps));
-    return learningRate * 0.5 * (1 + Math.cos(Math.PI * progress));
+    return learningRateAt(
+      { base: learningRate, warmupSteps, decay: learningRateDecay, decaySteps },
+      step,
+    );
   }
 
   #labelsFor(labels?: tf.Tensor1D): tf.Tensor1D | undefined {
@@ -230,10 +231,7 @@ export class Ddpm implements GenerativeModel {
       throw new UserInputError("ddpm conditioning=class needs a dataset with labels");
     }
     const { gradClip } = this.config;
-    // tfjs' Adam reads this field every step.
-    (this.#optimizer as unknown as { learningRate: number }).learningRate = this.learningRateAt(
-      step,
-    );
+    setLearningRate(this.#optimizer, this.learningRateAt(step));
     const t = tf.tensor1d(this.drawTimesteps(batch.x.shape[0]), "int32");
     const noise = tf.randomNormal(batch.x.shape, 0, 1, "float32", this.rng.seed()) as tf.Tensor4D;
     const variables = this.network.variables();

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { int, number } from "../config.ts";
+import { learningRateAt, setLearningRate } from "../../train/lr_schedule.ts";
 import type { DataSpec, EmaSpec } from "../types.ts";
 
 /** Toy 2-D datasets arrive as [N, 1, 1, 2] "images" (lib/data/toy2d.ts). */
@@ -91,9 +92,8 @@ export const TRAINING_EXTRAS = {
 };
 
 /** Set the learning rate of every optimizer for trainer step `step` (1-based) from the base rate:
- * constant when `decaySteps` is 0, else linear to 0 at step decaySteps + 1. Derived from the step
- * alone, so a resumed run continues the same schedule. tfjs' Adam/RMSProp and the fused Adam all
- * read `learningRate` when they apply an update. */
+ * untouched when `decaySteps` is 0, else linear to 0 at step decaySteps + 1 (lib/train/
+ * lr_schedule.ts, from step − 1 so step 1 runs at the full rate). */
 export function applyLinearDecay(
   optimizers: tf.Optimizer[],
   learningRate: number,
@@ -101,10 +101,10 @@ export function applyLinearDecay(
   decaySteps: number,
 ): void {
   if (decaySteps <= 0) return;
-  const rate = learningRate * Math.max(0, 1 - (step - 1) / decaySteps);
-  for (const optimizer of optimizers) {
-    (optimizer as unknown as { learningRate: number }).learningRate = rate;
-  }
+  setLearningRate(
+    optimizers,
+    learningRateAt({ base: learningRate, decay: "linear", decaySteps }, step - 1),
+  );
 }
 
 /** The trainer's EMA request for all of G's weights (batch-norm statistics included), or
