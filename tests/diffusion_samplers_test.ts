@@ -474,6 +474,12 @@ Deno.test("Epsilon Scaling: ε̂/λ with x̂₀ re-derived so x_t = √ᾱ x̂�
     }
   }
   start.dispose();
+  // The scaled path allocates nothing lasting over a whole loop either.
+  const before = tf.memory().numTensors;
+  const scaledV = new Denoiser(gaussianNet(schedule, "v"), "v", schedule, undefined, 1.02);
+  const { sample } = await sampleDiffusion(scaledV, { sampler: "ddim", steps: 8 }, [2, 2, 2, 1]);
+  sample.dispose();
+  assert.equal(tf.memory().numTensors, before);
   assert.throws(() => new Denoiser(gaussianNet(schedule, "v"), "v", schedule, undefined, 0));
   assert.throws(() => parseSamplingMethod({ sampler: "ddim", epsilonScale: -1 }), UserInputError);
   assert.equal(parseSamplingMethod({ sampler: "ddim", epsilonScale: "1.02" }).epsilonScale, 1.02);

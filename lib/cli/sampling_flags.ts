@@ -1,7 +1,7 @@
 /**
  * The sampling-method flags shared by `sample` and `eval` (`--sampler --steps --eta --spacing
- * --variance --clip --epsilon-scale`), turned into the `method` record of `GenerativeModel.sample` (lib/models/
- * types.ts). The model validates the values (one-line errors naming the allowed ones), so the CLI
+ * --variance --clip --epsilon-scale`), turned into the `method` record of `GenerativeModel.sample`
+ * (lib/models/types.ts). The model validates the values (one-line errors naming the allowed ones), so the CLI
  * needs no list of samplers; flags left out are left out of `method` (the model's defaults apply),
  * and a model without sampling options gets no `method` at all.
  *
