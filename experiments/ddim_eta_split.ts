@@ -20,7 +20,12 @@ import { makeSampler, sampleLoop } from "../lib/models/diffusion/samplers.ts";
 const o = new Command("ddim_eta_split")
   .requiredOption("--run <dir>", "a trained ddpm run")
   .option("--n <n>", "samples per variant", positiveInt("--n"), 1024)
-  .option("--seed <seed>", "noise seed (batch b uses seed + b)", nonNegativeInt("--seed"), 1)
+  .option(
+    "--seed <seed>",
+    "noise seed (batch b uses seed + b, so nearby seeds share batches)",
+    nonNegativeInt("--seed"),
+    1,
+  )
   .option("--batch <b>", "sampling batch", positiveInt("--batch"), 256)
   .option("--steps <S>", "DDIM steps", positiveInt("--steps"), 50)
   .option("--split <t>", "timestep where η switches", nonNegativeInt("--split"), 500)

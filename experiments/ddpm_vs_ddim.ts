@@ -159,7 +159,7 @@ export function readme(
     finished ? "" : "**Partial: the run was still going when this file was written.**\n",
     `- command: \`${meta.command}\``,
     `- commit: ${meta.commit}; model: ${meta.model}; dataset: ${meta.dataset}`,
-    `- n = ${meta.n} samples per cell, seed ${meta.seed} (batch b of every cell starts from the noise of seed + b), ` +
+    `- n = ${meta.n} samples per cell, seed ${meta.seed} (batch b of every cell starts from the noise of seed + b; seeds fewer than n/batch apart share batches), ` +
     `sampling batch ${meta.batch}; backend ${meta.backend}; started ${meta.started}`,
     `- total wall time ${
       wallSeconds.toFixed(0)
@@ -308,7 +308,7 @@ async function main(args: string[]): Promise<void> {
     .option("--n <n>", "samples per cell (same for every cell)", positiveInt("--n"), 1024)
     .option(
       "--seed <seed>",
-      "noise seed (batch b uses seed + b in every cell)",
+      "noise seed (batch b uses seed + b in every cell, so seeds fewer than n/batch apart share batches)",
       positiveInt("--seed"),
       1,
     )
