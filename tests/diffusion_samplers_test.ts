@@ -37,6 +37,7 @@ import {
 } from "../lib/models/diffusion/samplers.ts";
 import { UserInputError } from "../lib/util/errors.ts";
 import { type CellResult, gapSd, parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
+import { checkStudies, compare, poolCells, type StudyRecord } from "../experiments/pool_seeds.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { maxAbsDiff, useBackend } from "./helpers.ts";
 
@@ -538,4 +539,39 @@ Deno.test("exp:ddpm_vs_ddim: the gap's bootstrap sd propagates both cells' sds (
   assert.equal(gapSd(row(13, 0.3), row(10, 1)), " ± 13.3 % (bootstrap sd)");
   assert.equal(gapSd(row(13, 0), row(10, 0)), " ± 0.0 % (bootstrap sd)");
   assert.equal(gapSd(row(13), row(10, 1)), "", "a study recorded before the bootstrap");
+});
+
+Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only over shared seeds", () => {
+  const base = {
+    model: "runs/x",
+    dataset: "fashion-mnist",
+    n: 1024,
+    batch: 256,
+    backend: "native (2 threads)",
+    commit: "c",
+  };
+  const cell = (name: string, fid: number, seconds: number) =>
+    ({ cell: name, classifier_fid: fid, sample_seconds: seconds }) as unknown as CellResult;
+  const studies: StudyRecord[] = [
+    { ...base, seed: 1, cells: [cell("ddim-50-eta0", 13, 50), cell("ddpm-1000", 12, 1000)] },
+    { ...base, seed: 101, cells: [cell("ddim-50-eta0", 14, 60), cell("ddpm-1000", 10, 1200)] },
+    { ...base, seed: 201, cells: [cell("ddim-50-eta0", 15, 70)] },
+  ];
+  checkStudies(studies);
+  const pooled = poolCells(studies);
+  const ddim = pooled.find((c) => c.cell === "ddim-50-eta0")!;
+  assert.deepEqual(ddim.seeds, [1, 101, 201]);
+  assert.equal(ddim.mean_fid, 14);
+  assert.equal(ddim.sd_across_seeds, 1); // sample sd of 13, 14, 15
+  assert.equal(pooled.find((c) => c.cell === "ddpm-1000")!.sd_across_seeds, Math.SQRT2);
+  const [gap] = compare(studies);
+  // Seed 201 has no DDPM-1000 cell, so its DDIM-50 does not enter: (13 + 14) / (12 + 10) − 1.
+  assert.deepEqual(gap.seeds, [1, 101]);
+  assert.ok(Math.abs(gap.pooled_gap - (27 / 22 - 1)) < 1e-12);
+  assert.equal(gap.met, false);
+  assert.ok(Math.abs(gap.speedup - 1100 / 55) < 1e-12);
+  // Studies that do not belong together: a one-line error naming the difference.
+  assert.throws(() => checkStudies([studies[0], { ...studies[1], n: 512 }]), /differ in n/);
+  assert.throws(() => checkStudies([studies[0], { ...studies[1], seed: 3 }]), /share start-noise/);
+  assert.throws(() => checkStudies([studies[0]]), /at least two/);
 });
