@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import type { GenerativeModel } from "../models/types.ts";
+import { SAMPLING_METHOD_KEYS } from "../models/diffusion/samplers.ts";
 import type * as tf from "@tensorflow/tfjs";
 
 export interface SamplingFlags {
@@ -52,15 +53,7 @@ export function weightsValue(value: string): "ema" | "live" {
   return value;
 }
 
-const METHOD_FLAGS = [
-  "sampler",
-  "steps",
-  "eta",
-  "spacing",
-  "variance",
-  "clip",
-  "epsilonScale",
-] as const;
+const METHOD_FLAGS = SAMPLING_METHOD_KEYS;
 
 /** The `method` record for `model.sample`, or undefined when no sampling flag was given. */
 export function samplingMethod(

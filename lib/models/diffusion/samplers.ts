@@ -40,7 +40,18 @@ export interface SamplingMethod {
   epsilonScale?: number;
 }
 
-const METHOD_KEYS = ["sampler", "steps", "eta", "spacing", "variance", "clip", "epsilonScale"];
+/** The keys of a SamplingMethod: the `method` record's allowed keys, and the CLI's flags
+ * (lib/cli/sampling_flags.ts) — one list for both. */
+export const SAMPLING_METHOD_KEYS = [
+  "sampler",
+  "steps",
+  "eta",
+  "spacing",
+  "variance",
+  "clip",
+  "epsilonScale",
+] as const satisfies readonly (keyof SamplingMethod)[];
+const METHOD_KEYS: readonly string[] = SAMPLING_METHOD_KEYS;
 
 /** Validate a `method` record (from the CLI or SampleOptions) into a SamplingMethod; every bad
  * key or value is a one-line UserInputError naming the allowed values. */
