@@ -24,7 +24,6 @@ import type { GenerativeModel } from "../lib/models/types.ts";
 import { imageGridPng, renderChart, type VegaLiteSpec } from "../lib/viz/mod.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { bootstrapResamples } from "../lib/cli/common.ts";
 
 export const DEFAULT_CELLS = [
   "ddim-10-eta0",
@@ -79,8 +78,6 @@ export interface CellResult {
   images_per_second: number;
   eval_seconds: number;
   classifier_fid: number;
-  /** Bootstrap sd of the FID (absent in studies recorded before it was measured). */
-  classifier_fid_std?: number | null;
   classifier_kid_mean: number;
   classifier_kid_std: number;
   classifier_is_mean: number | null;
@@ -97,9 +94,7 @@ export function markdownTable(rows: CellResult[]): string {
   return head +
     rows.map((r) =>
       `| ${r.cell} | ${r.nfe} | ${fmt(r.sample_seconds, 1)} | ${fmt(r.images_per_second, 2)} | ` +
-      `${fmt(r.classifier_fid, 2)}${
-        r.classifier_fid_std == null ? "" : ` ± ${fmt(r.classifier_fid_std, 2)}`
-      } | ${fmt(r.classifier_kid_mean * 1e3, 2)} ± ` +
+      `${fmt(r.classifier_fid, 2)} | ${fmt(r.classifier_kid_mean * 1e3, 2)} ± ` +
       `${fmt(r.classifier_kid_std * 1e3, 2)} | ${fmt(r.classifier_is_mean, 2)} | ` +
       `${fmt(r.precision, 3)} | ${fmt(r.recall, 3)} |`
     ).join("\n") + "\n";
@@ -148,18 +143,6 @@ export function chartSpec(rows: CellResult[], title: string): VegaLiteSpec {
   };
 }
 
-/** " ± s %": the bootstrap sd of the relative gap a/b − 1 (first order, independent samples:
- * (a/b)·√((s_a/a)² + (s_b/b)²)); empty when either cell has no bootstrap sd. */
-export function gapSd(a: CellResult, b: CellResult): string {
-  if (a.classifier_fid_std == null || b.classifier_fid_std == null) return "";
-  const ratio = a.classifier_fid / b.classifier_fid;
-  const sd = ratio * Math.hypot(
-    a.classifier_fid_std / a.classifier_fid,
-    b.classifier_fid_std / b.classifier_fid,
-  );
-  return ` ± ${(100 * sd).toFixed(1)} % (bootstrap sd)`;
-}
-
 /** The README of the results directory: provenance, the table, dropped cells, and the
  * acceptance comparisons of issue 9 where their cells were run. */
 export function readme(
@@ -182,11 +165,7 @@ export function readme(
       wallSeconds.toFixed(0)
     } s (sampling + scoring; each cell's sampling time is in the table)`,
     "- metrics: classifier FID / KID / IS / precision / recall of the samples against the test split " +
-    "(lib/metrics/evaluate.ts; FID is biased at finite n, so only equal-n cells compare)" +
-    (meta.fid_bootstrap
-      ? `; FID ± its bootstrap sd (${meta.fid_bootstrap} resamples of the cell's samples): ` +
-        "the spread another draw of n samples would show"
-      : ""),
+    "(lib/metrics/evaluate.ts; FID is biased at finite n, so only equal-n cells compare)",
     "",
     markdownTable(rows),
   ];
@@ -219,7 +198,7 @@ export function readme(
         `(target ≥ 19×: ${speed >= 19 ? "met" : "missed"}); FID ${
           ddim50.classifier_fid.toFixed(2)
         } vs ` +
-        `${ddpm.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} %${gapSd(ddim50, ddpm)} ` +
+        `${ddpm.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} % ` +
         `(target within 15 %: ${Math.abs(fid) <= 0.15 || fid < 0 ? "met" : "missed"})`,
     );
   }
@@ -227,7 +206,7 @@ export function readme(
     const fid = dpm20.classifier_fid / ddim50.classifier_fid - 1;
     checks.push(
       `- DPM-Solver++(2M)-20 vs DDIM-50: FID ${dpm20.classifier_fid.toFixed(2)} vs ` +
-        `${ddim50.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} %${gapSd(dpm20, ddim50)} ` +
+        `${ddim50.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} % ` +
         `(target within 10 %: ${Math.abs(fid) <= 0.1 || fid < 0 ? "met" : "missed"})`,
     );
   }
@@ -310,7 +289,6 @@ interface Options {
   resume: boolean;
   trainSteps?: number;
   dataset?: string;
-  fidBootstrap: number;
 }
 
 function positiveInt(name: string) {
@@ -351,12 +329,6 @@ async function main(args: string[]): Promise<void> {
     )
     .option("--train-steps <n>", "training steps (without --run)", positiveInt("--train-steps"))
     .option("--dataset <name>", "dataset to train on (without --run)")
-    .option(
-      "--fid-bootstrap <count>",
-      "resamples for each cell's FID bootstrap sd (0: off)",
-      bootstrapResamples("--fid-bootstrap"),
-      100,
-    )
     .exitOverride();
   program.parse(args, { from: "user" });
   const o = program.opts<Options>();
@@ -377,7 +349,6 @@ async function main(args: string[]): Promise<void> {
     seed: o.seed,
     batch: o.batch,
     backend: `${backend.name} (${backend.threads} threads)`,
-    fid_bootstrap: o.fidBootstrap,
     started: new Date().toISOString(),
   };
   const elapsed = () => (performance.now() - started) / 1000;
@@ -441,7 +412,6 @@ async function main(args: string[]): Promise<void> {
       n: o.n,
       dataset,
       batchSize: o.batch,
-      fidBootstrap: o.fidBootstrap,
       sample: async (want) => {
         const s0 = performance.now();
         const x = await model.sample(want, {
@@ -477,7 +447,6 @@ async function main(args: string[]): Promise<void> {
       images_per_second: o.n / sampleSeconds,
       eval_seconds: (performance.now() - t0) / 1000 - sampleSeconds,
       classifier_fid: scores.classifier_fid,
-      classifier_fid_std: scores.classifier_fid_std,
       classifier_kid_mean: scores.classifier_kid_mean,
       classifier_kid_std: scores.classifier_kid_std,
       classifier_is_mean: scores.classifier_is_mean,

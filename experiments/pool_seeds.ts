@@ -30,8 +30,6 @@ export interface PooledCell {
   cell: string;
   seeds: number[];
   fids: number[];
-  /** Bootstrap sd of each seed's FID (null where the study did not record it). */
-  bootstrap_sds: Array<number | null>;
   mean_fid: number;
   /** Sample sd across seeds (n − 1); null with one seed. */
   sd_across_seeds: number | null;
@@ -92,7 +90,6 @@ export function poolCells(studies: StudyRecord[]): PooledCell[] {
       cell,
       seeds: rows.map((r) => r.seed),
       fids,
-      bootstrap_sds: rows.map((r) => r.row.classifier_fid_std ?? null),
       mean_fid: mean(fids),
       sd_across_seeds: sd(fids),
       mean_sample_seconds: mean(rows.map((r) => r.row.sample_seconds)),
@@ -155,21 +152,17 @@ export function pooledMarkdown(
     `- model: ${s0.model}; dataset: ${s0.dataset}; n = ${s0.n} per cell and seed, sampling batch ${s0.batch}; backend ${s0.backend}`,
     `- studies: ${
       studies.map((s) => `seed ${s.seed} (commit ${s.commit})`).join(", ")
-    } — each cell's FID per seed as its study recorded it; mean and sample sd across seeds; ` +
-    '"bootstrap sd" is the mean of the per-seed bootstrap sds where recorded',
+    } — each cell's FID per seed as its study recorded it; mean and sample sd across seeds`,
     "",
-    "| cell | seeds | FID per seed | mean FID | sd across seeds | mean bootstrap sd | mean sampling time (s) |",
-    "|---|---|---|---:|---:|---:|---:|",
-    ...cells.map((c) => {
-      const boots = c.bootstrap_sds.filter((b): b is number => b !== null);
-      return `| ${c.cell} | ${c.seeds.join(", ")} | ${
-        c.fids.map((f) => f.toFixed(2)).join(" / ")
+    "| cell | seeds | FID per seed | mean FID | sd across seeds | mean sampling time (s) |",
+    "|---|---|---|---:|---:|---:|",
+    ...cells.map((c) =>
+      `| ${c.cell} | ${c.seeds.join(", ")} | ${c.fids.map((f) => f.toFixed(2)).join(" / ")} | ` +
+      `${c.mean_fid.toFixed(2)} | ${
+        c.sd_across_seeds === null ? "–" : c.sd_across_seeds.toFixed(2)
       } | ` +
-        `${c.mean_fid.toFixed(2)} | ${
-          c.sd_across_seeds === null ? "–" : c.sd_across_seeds.toFixed(2)
-        } | ` +
-        `${boots.length ? mean(boots).toFixed(2) : "–"} | ${c.mean_sample_seconds.toFixed(1)} |`;
-    }),
+      `${c.mean_sample_seconds.toFixed(1)} |`
+    ),
     "",
   ];
   if (comparisons.length > 0) {

@@ -36,7 +36,7 @@ import {
   sampleLoop,
 } from "../lib/models/diffusion/samplers.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { type CellResult, gapSd, parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
+import { type CellResult, parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
 import { checkStudies, compare, poolCells, type StudyRecord } from "../experiments/pool_seeds.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { maxAbsDiff, useBackend } from "./helpers.ts";
@@ -530,15 +530,6 @@ Deno.test("exp:ddpm_vs_ddim --resume keeps cells only from a sitting with the sa
       String(key),
     );
   }
-});
-
-Deno.test("exp:ddpm_vs_ddim: the gap's bootstrap sd propagates both cells' sds (first order)", () => {
-  const row = (fid: number, sd?: number) =>
-    ({ cell: "c", classifier_fid: fid, classifier_fid_std: sd }) as unknown as CellResult;
-  // a/b − 1 with a = 13 ± 0.3, b = 10 ± 1: sd = 1.3 · √((0.3/13)² + (1/10)²) = 0.13342…
-  assert.equal(gapSd(row(13, 0.3), row(10, 1)), " ± 13.3 % (bootstrap sd)");
-  assert.equal(gapSd(row(13, 0), row(10, 0)), " ± 0.0 % (bootstrap sd)");
-  assert.equal(gapSd(row(13), row(10, 1)), "", "a study recorded before the bootstrap");
 });
 
 Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only over shared seeds", () => {

@@ -26,17 +26,6 @@ export function nonNegativeInt(name: string) {
   };
 }
 
-/** FID bootstrap resamples: 0 (off) or at least 2 (a spread needs two values). */
-export function bootstrapResamples(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n === 1) {
-      throw new InvalidArgumentError(`${name} must be 0 (off) or an integer ≥ 2, got '${value}'`);
-    }
-    return n;
-  };
-}
-
 export function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -44,7 +44,6 @@ export async function runEval(
     nllN?: number;
     nllTrainN?: number;
     fid?: boolean;
-    fidBootstrap?: number;
   } & SamplingFlags,
 ): Promise<void> {
   const plan = await planLoad(runDir);
@@ -109,7 +108,6 @@ export async function runEval(
     sample,
     n: flags.n,
     dataset: spec.dataset,
-    fidBootstrap: flags.fidBootstrap,
     onProgress: (done, total) => {
       if (performance.now() - lastReport > 10_000 || done === total) {
         lastReport = performance.now();
@@ -142,7 +140,6 @@ export async function runEval(
       String(flags.n),
       "--seed",
       String(flags.seed),
-      ...(flags.fidBootstrap === undefined ? [] : ["--fid-bootstrap", String(flags.fidBootstrap)]),
       ...samplingArgs(flags),
     ].join(" "),
     created: new Date().toISOString(),
@@ -150,12 +147,7 @@ export async function runEval(
   const out = flags.out ?? `${paths.root}/metrics.json`;
   await writeJsonAtomic(out, record);
   const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(4));
-  console.log(
-    `classifier FID   ${fmt(scores.classifier_fid)}` +
-      (scores.classifier_fid_std === null
-        ? ""
-        : ` ± ${fmt(scores.classifier_fid_std)} (bootstrap sd, ${flags.fidBootstrap} resamples)`),
-  );
+  console.log(`classifier FID   ${fmt(scores.classifier_fid)}`);
   console.log(
     `classifier KID   ${fmt(scores.classifier_kid_mean)} ± ${fmt(scores.classifier_kid_std)}`,
   );

@@ -21,7 +21,6 @@ import { TrainingError } from "../train/trainer.ts";
 import { errorContext, UserInputError } from "../util/errors.ts";
 import {
   backendName,
-  bootstrapResamples,
   collectSetting,
   nonNegativeInt,
   positiveInt,
@@ -126,12 +125,6 @@ export function buildProgram(): Command {
       positiveInt("--nll-train-n"),
     )
     .option("--no-fid", "skip the sample metrics (FID/KID/IS, precision/recall)")
-    .option(
-      "--fid-bootstrap <count>",
-      "resamples for the FID's bootstrap standard deviation (0: off)",
-      bootstrapResamples("--fid-bootstrap"),
-      100,
-    )
     .action(runEval);
 
   program.command("verify")

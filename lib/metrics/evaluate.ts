@@ -20,7 +20,7 @@ import {
   type FeatureExtractor,
   loadFeatureExtractor,
 } from "./feature_extractor.ts";
-import { bootstrapFrechet, frechetDistance, GaussianStats } from "./fid.ts";
+import { frechetDistance, GaussianStats } from "./fid.ts";
 import { kernelDistance, type KIDOptions, type KIDResult } from "./kid.ts";
 import { FeatureBank, type FeatureMatrix, type ImageMetric } from "./metric.ts";
 import { knnRadii2, precisionRecall, type PRResult } from "./precision_recall.ts";
@@ -28,9 +28,6 @@ import { knnRadii2, precisionRecall, type PRResult } from "./precision_recall.ts
 /** The scores, labelled "classifier …" because the features are not Inception's. */
 export interface ClassifierScores {
   classifier_fid: number;
-  /** Bootstrap standard deviation of the FID (resampled sample features, fixed reference); null
-   * unless asked for (`fidBootstrap`). */
-  classifier_fid_std: number | null;
   classifier_kid_mean: number;
   classifier_kid_std: number;
   /** null when the feature model has no class-probability output. */
@@ -69,8 +66,6 @@ export interface ClassifierMetricsOptions {
   k?: number;
   /** Splits of the classifier IS (default 10). */
   isSplits?: number;
-  /** Resamples for FID's bootstrap standard deviation (default 0: not computed). */
-  fidBootstrap?: number;
 }
 
 /** All scores at once: features are extracted once per batch and shared by every score. */
@@ -112,15 +107,10 @@ export class ClassifierMetrics implements ImageMetric<ClassifierScores> {
   > {
     const fake = this.#bank.matrix();
     const k = this.options.k ?? 3;
-    const referenceMoments = this.#referenceStats.moments();
     const fid = frechetDistance(
       GaussianStats.fromRows(fake.data, fake.n, fake.dim).moments(),
-      referenceMoments,
+      this.#referenceStats.moments(),
     );
-    const resamples = this.options.fidBootstrap ?? 0;
-    const fidStd = resamples > 0
-      ? bootstrapFrechet(fake.data, fake.n, fake.dim, referenceMoments, { resamples }).std
-      : null;
     const kid = await kernelDistance(fake, this.#reference, this.options.kid);
     this.#realRadii2 ??= await knnRadii2(this.#reference, k);
     const pr = await precisionRecall(this.#reference, fake, k, this.#realRadii2);
@@ -137,7 +127,6 @@ export class ClassifierMetrics implements ImageMetric<ClassifierScores> {
     }
     const scores: ClassifierScores = {
       classifier_fid: fid,
-      classifier_fid_std: fidStd,
       classifier_kid_mean: kid.mean,
       classifier_kid_std: kid.std,
       classifier_is_mean: is?.mean ?? null,
@@ -262,8 +251,6 @@ export interface EvaluateSamplesOptions {
   /** precision/recall neighbourhood size (default 3). */
   k?: number;
   isSplits?: number;
-  /** Resamples for FID's bootstrap standard deviation (default 0: not computed). */
-  fidBootstrap?: number;
   /** Called after each batch with (samples done, n). */
   onProgress?: (done: number, total: number) => void;
   /** Label of the evaluated samples in the result (default "generated"). */
@@ -286,7 +273,6 @@ export async function evaluateSamples(options: EvaluateSamplesOptions): Promise<
     kid: options.kid,
     k: options.k,
     isSplits: options.isSplits,
-    fidBootstrap: options.fidBootstrap,
   });
   while (metrics.count < n) {
     const want = Math.min(batchSize, n - metrics.count);

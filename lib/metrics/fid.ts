@@ -16,7 +16,6 @@ import type * as tf from "@tensorflow/tfjs";
 import { EigenvalueDecomposition } from "ml-matrix";
 import type { FeatureBatch, FeatureExtractor } from "./feature_extractor.ts";
 import { checkDim, type ImageMetric, requireExtractor } from "./metric.ts";
-import { Rng } from "../util/rng.ts";
 
 /** Mean and (unbiased, n − 1) covariance of a feature set; cov is dim × dim row-major. */
 export interface GaussianMoments {
@@ -274,56 +273,4 @@ export class ClassifierFID implements ImageMetric<number> {
   reset(): void {
     this.#stats.reset();
   }
-}
-
-export interface FrechetBootstrapOptions extends FrechetOptions {
-  /** Number of resampled sets (default 100). */
-  resamples?: number;
-  /** Seed of the resampling (default 0): the same features and seed give the same spread. */
-  seed?: number;
-}
-
-export interface FrechetBootstrap {
-  /** Standard deviation of the distance over the resampled sets (n − 1 divisor). */
-  std: number;
-  /** Mean over the resampled sets (above the full-set distance: resampling repeats rows). */
-  mean: number;
-  values: number[];
-}
-
-/**
- * How much a Fréchet distance would move with another draw of the same number of samples:
- * the nonparametric bootstrap (Efron 1979) — resample the n feature rows with replacement,
- * recompute the distance to the fixed reference, report the spread. FID's error bar at finite
- * n; two cells whose gap is inside it are not told apart by one seed.
- */
-export function bootstrapFrechet(
-  rows: ArrayLike<number>,
-  n: number,
-  dim: number,
-  reference: GaussianMoments,
-  options: FrechetBootstrapOptions = {},
-): FrechetBootstrap {
-  if (rows.length !== n * dim) {
-    throw new Error(`bootstrapFrechet: ${rows.length} values for ${n}×${dim}`);
-  }
-  const resamples = options.resamples ?? 100;
-  if (!Number.isInteger(resamples) || resamples < 2) {
-    throw new Error(`bootstrapFrechet: resamples must be an integer ≥ 2 (got ${resamples})`);
-  }
-  const rng = new Rng(options.seed ?? 0);
-  const picked = new Float64Array(n * dim);
-  const values: number[] = [];
-  for (let b = 0; b < resamples; b++) {
-    for (let r = 0; r < n; r++) {
-      const source = rng.int(n) * dim;
-      for (let j = 0; j < dim; j++) picked[r * dim + j] = rows[source + j];
-    }
-    values.push(
-      frechetDistance(GaussianStats.fromRows(picked, n, dim).moments(), reference, options),
-    );
-  }
-  const mean = values.reduce((a, v) => a + v, 0) / resamples;
-  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (resamples - 1);
-  return { std: Math.sqrt(variance), mean, values };
 }
