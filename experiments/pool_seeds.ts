@@ -47,6 +47,8 @@ export interface Comparison {
   pooled_gap: number;
   target: number;
   met: boolean;
+  /** Sampling-time ratio baseline / cell per seed (each seed's cells ran on one machine). */
+  per_seed_speedups: number[];
   speedup: number;
 }
 
@@ -129,6 +131,7 @@ export function compare(studies: StudyRecord[]): Comparison[] {
       per_seed_gaps: shared.map((s) => s.a.classifier_fid / s.b.classifier_fid - 1),
       pooled_gap: gap,
       met: gap <= p.target,
+      per_seed_speedups: shared.map((s) => s.b.sample_seconds / s.a.sample_seconds),
       speedup: mean(shared.map((s) => s.b.sample_seconds)) /
         mean(shared.map((s) => s.a.sample_seconds)),
     });
@@ -173,7 +176,9 @@ export function pooledMarkdown(
           c.per_seed_gaps.map(pct).join(" / ")
         }; ` +
           `pooled **${pct(c.pooled_gap)}** (target within ${100 * c.target} %: ` +
-          `${c.met ? "met" : "missed"}); ${c.speedup.toFixed(1)}× faster in mean sampling time`,
+          `${c.met ? "met" : "missed"}); ${
+            c.per_seed_speedups.map((x) => x.toFixed(1)).join(" / ")
+          }× faster per seed (${c.speedup.toFixed(1)}× in mean sampling time)`,
       );
     }
     lines.push("");

@@ -561,6 +561,7 @@ Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only o
   assert.ok(Math.abs(gap.pooled_gap - (27 / 22 - 1)) < 1e-12);
   assert.equal(gap.met, false);
   assert.ok(Math.abs(gap.speedup - 1100 / 55) < 1e-12);
+  assert.deepEqual(gap.per_seed_speedups, [1000 / 50, 1200 / 60]);
   // Studies that do not belong together: a one-line error naming the difference.
   assert.throws(() => checkStudies([studies[0], { ...studies[1], n: 512 }]), /differ in n/);
   assert.throws(() => checkStudies([studies[0], { ...studies[1], seed: 3 }]), /share start-noise/);
