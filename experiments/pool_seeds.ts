@@ -45,6 +45,9 @@ export interface Comparison {
   per_seed_gaps: number[];
   /** mean FID(cell) / mean FID(baseline) − 1 over the shared seeds. */
   pooled_gap: number;
+  /** Standard error of pooled_gap from the across-seed sds (delta method, the two cells' means
+   * taken as independent): (ā/b̄)·√((s_a/ā)² + (s_b/b̄)²)/√k; null with one seed. */
+  pooled_gap_se: number | null;
   target: number;
   met: boolean;
   /** Sampling-time ratio baseline / cell per seed (each seed's cells ran on one machine). */
@@ -123,13 +126,17 @@ export function compare(studies: StudyRecord[]): Comparison[] {
       return a && b ? [{ seed: s.seed, a, b }] : [];
     }).sort((x, y) => x.seed - y.seed);
     if (shared.length === 0) continue;
-    const gap = mean(shared.map((s) => s.a.classifier_fid)) /
-        mean(shared.map((s) => s.b.classifier_fid)) - 1;
+    const a = shared.map((s) => s.a.classifier_fid), b = shared.map((s) => s.b.classifier_fid);
+    const gap = mean(a) / mean(b) - 1;
+    const sdA = sd(a), sdB = sd(b);
+    const se = sdA === null || sdB === null ? null : (gap + 1) *
+      Math.hypot(sdA / mean(a), sdB / mean(b)) / Math.sqrt(shared.length);
     out.push({
       ...p,
       seeds: shared.map((s) => s.seed),
       per_seed_gaps: shared.map((s) => s.a.classifier_fid / s.b.classifier_fid - 1),
       pooled_gap: gap,
+      pooled_gap_se: se,
       met: gap <= p.target,
       per_seed_speedups: shared.map((s) => s.b.sample_seconds / s.a.sample_seconds),
       speedup: mean(shared.map((s) => s.b.sample_seconds)) /
@@ -175,7 +182,11 @@ export function pooledMarkdown(
         `- ${c.name}: seeds ${c.seeds.join(", ")}; per seed ${
           c.per_seed_gaps.map(pct).join(" / ")
         }; ` +
-          `pooled **${pct(c.pooled_gap)}** (target within ${100 * c.target} %: ` +
+          `pooled **${pct(c.pooled_gap)}**${
+            c.pooled_gap_se === null
+              ? ""
+              : ` ± ${(100 * c.pooled_gap_se).toFixed(1)} % (standard error)`
+          } (target within ${100 * c.target} %: ` +
           `${c.met ? "met" : "missed"}); ${
             c.per_seed_speedups.map((x) => x.toFixed(1)).join(" / ")
           }× faster per seed (${c.speedup.toFixed(1)}× in mean sampling time)`,

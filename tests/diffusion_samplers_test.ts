@@ -560,6 +560,9 @@ Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only o
   assert.deepEqual(gap.seeds, [1, 101]);
   assert.ok(Math.abs(gap.pooled_gap - (27 / 22 - 1)) < 1e-12);
   assert.equal(gap.met, false);
+  // a: 13, 14 (mean 13.5, sd 1/√2); b: 12, 10 (mean 11, sd √2); k = 2 seeds.
+  const se = (13.5 / 11) * Math.hypot(Math.SQRT1_2 / 13.5, Math.SQRT2 / 11) / Math.SQRT2;
+  assert.ok(Math.abs(gap.pooled_gap_se! - se) < 1e-12, `${gap.pooled_gap_se} vs ${se}`);
   assert.ok(Math.abs(gap.speedup - 1100 / 55) < 1e-12);
   assert.deepEqual(gap.per_seed_speedups, [1000 / 50, 1200 / 60]);
   // Studies that do not belong together: a one-line error naming the difference.
