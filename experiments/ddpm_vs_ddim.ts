@@ -24,6 +24,7 @@ import type { GenerativeModel } from "../lib/models/types.ts";
 import { imageGridPng, renderChart, type VegaLiteSpec } from "../lib/viz/mod.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
+import { runScript } from "../lib/cli/common.ts";
 
 export const DEFAULT_CELLS = [
   "ddim-10-eta0",
@@ -468,17 +469,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s → ${o.out}`);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    if (e instanceof UserInputError) {
-      console.error(e.message);
-      Deno.exit(e.exitCode);
-    }
-    if ((e as { code?: string }).code?.startsWith("commander.")) {
-      Deno.exit((e as { exitCode?: number }).exitCode ?? 1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runScript(main);

@@ -14,6 +14,7 @@ import { Command } from "commander";
 import type { CellResult } from "./ddpm_vs_ddim.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
+import { runScript } from "../lib/cli/common.ts";
 
 export interface StudyRecord {
   model: string;
@@ -237,17 +238,4 @@ async function main(args: string[]): Promise<void> {
   console.log(markdown);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    if (e instanceof UserInputError) {
-      console.error(e.message);
-      Deno.exit(e.exitCode);
-    }
-    if ((e as { code?: string }).code?.startsWith("commander.")) {
-      Deno.exit((e as { exitCode?: number }).exitCode ?? 1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runScript(main);

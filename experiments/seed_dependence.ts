@@ -24,6 +24,7 @@ import {
 import { Rng } from "../lib/util/rng.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
+import { runScript } from "../lib/cli/common.ts";
 import { parseCell } from "./ddpm_vs_ddim.ts";
 
 const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
@@ -171,17 +172,4 @@ async function main(args: string[]): Promise<void> {
   console.log(text);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    if (e instanceof UserInputError) {
-      console.error(e.message);
-      Deno.exit(e.exitCode);
-    }
-    if ((e as { code?: string }).code?.startsWith("commander.")) {
-      Deno.exit((e as { exitCode?: number }).exitCode ?? 1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runScript(main);

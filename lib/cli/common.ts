@@ -3,6 +3,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { BACKEND_NAMES, type BackendName, isBackendName } from "../backend/mod.ts";
+import { UserInputError } from "../util/errors.ts";
 
 export { UserInputError as UsageError } from "../util/errors.ts";
 
@@ -61,4 +62,22 @@ export function collectSetting(
     // keep the string
   }
   return { ...previous, [key]: parsed };
+}
+
+/** Run an experiment script's `main(Deno.args)`: bad input (a UserInputError) is its one-line
+ * message and its exit code; commander has already printed its own errors and --help, so only its
+ * exit code remains; anything else is a bug and keeps its stack trace. */
+export async function runScript(main: (args: string[]) => Promise<void>): Promise<void> {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    if (e instanceof UserInputError) {
+      console.error(e.message);
+      Deno.exit(e.exitCode);
+    }
+    if ((e as { code?: string }).code?.startsWith("commander.")) {
+      Deno.exit((e as { exitCode?: number }).exitCode ?? 1);
+    }
+    throw e;
+  }
 }
