@@ -24,7 +24,7 @@ import {
 import { Rng } from "../lib/util/rng.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { runScript } from "../lib/cli/common.ts";
+import { positiveInt, runScript } from "../lib/cli/common.ts";
 import { parseCell } from "./ddpm_vs_ddim.ts";
 
 const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
@@ -60,9 +60,14 @@ async function main(args: string[]): Promise<void> {
     .requiredOption("--run <dir>", "a trained ddpm run")
     .requiredOption("--cell <cell>", "sampler cell as in exp:ddpm_vs_ddim, e.g. ddim-50-eta1")
     .requiredOption("--seeds <list>", "sampling seeds (≥ n/batch apart)", seedList)
-    .option("--n <n>", "samples per seed", (v) => Number(v), 1024)
-    .option("--batch <b>", "sampling batch size", (v) => Number(v), 256)
-    .option("--subsets <k>", "random pooled subsets (and real-image subsets)", (v) => Number(v), 40)
+    .option("--n <n>", "samples per seed", positiveInt("--n"), 1024)
+    .option("--batch <b>", "sampling batch size", positiveInt("--batch"), 256)
+    .option(
+      "--subsets <k>",
+      "random pooled subsets (and real-image subsets)",
+      positiveInt("--subsets"),
+      40,
+    )
     .requiredOption("--out <dir>", "output directory")
     .exitOverride()
     .parse(args, { from: "user" })
