@@ -15,6 +15,7 @@ import type { CellResult } from "./ddpm_vs_ddim.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
 import { runScript } from "../lib/cli/common.ts";
+import { mean, std } from "../lib/sampling/stats.ts";
 
 export interface StudyRecord {
   model: string;
@@ -56,9 +57,8 @@ export interface Comparison {
   speedup: number;
 }
 
-const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
-const sd = (v: number[]) =>
-  v.length < 2 ? null : Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1));
+/** Sample sd (n − 1), or null for a single value. */
+const sd = (v: number[]) => v.length < 2 ? null : std(v);
 
 /** Check the studies belong together; one-line errors name what differs. */
 export function checkStudies(studies: StudyRecord[]): void {

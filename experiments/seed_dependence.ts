@@ -25,11 +25,8 @@ import { Rng } from "../lib/util/rng.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
 import { positiveInt, runScript } from "../lib/cli/common.ts";
+import { mean, std as sd } from "../lib/sampling/stats.ts";
 import { parseCell } from "./ddpm_vs_ddim.ts";
-
-const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
-const sd = (v: number[]) =>
-  Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1));
 
 /** FID of rows `picked` (indices into a pooled n_all × dim feature matrix). */
 function fidOfRows(
