@@ -60,6 +60,22 @@ export interface Comparison {
 /** Sample sd (n − 1), or null for a single value. */
 const sd = (v: number[]) => v.length < 2 ? null : std(v);
 
+/** Seeds closer than n/batch share start-noise batches (batch b of a study uses seed + b). */
+export function checkSeedSpacing(seeds: number[], n: number, batch: number): void {
+  const batches = Math.ceil(n / batch);
+  const sorted = [...seeds].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] - sorted[i - 1] < batches) {
+      throw new UserInputError(
+        `seeds ${sorted[i - 1]} and ${
+          sorted[i]
+        } share start-noise batches (batch b uses seed + b, ` +
+          `${batches} batches): use seeds at least ${batches} apart`,
+      );
+    }
+  }
+}
+
 /** Check the studies belong together; one-line errors name what differs. */
 export function checkStudies(studies: StudyRecord[]): void {
   if (studies.length < 2) throw new UserInputError("pool at least two studies (one per seed)");
@@ -73,16 +89,7 @@ export function checkStudies(studies: StudyRecord[]): void {
       }
     }
   }
-  const batches = Math.ceil(first.n / first.batch);
-  const seeds = studies.map((s) => s.seed).sort((a, b) => a - b);
-  for (let i = 1; i < seeds.length; i++) {
-    if (seeds[i] - seeds[i - 1] < batches) {
-      throw new UserInputError(
-        `seeds ${seeds[i - 1]} and ${seeds[i]} share start-noise batches (batch b uses seed + b, ` +
-          `${batches} batches): use seeds at least ${batches} apart`,
-      );
-    }
-  }
+  checkSeedSpacing(studies.map((s) => s.seed), first.n, first.batch);
 }
 
 export function poolCells(studies: StudyRecord[]): PooledCell[] {

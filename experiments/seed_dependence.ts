@@ -27,6 +27,7 @@ import { UserInputError } from "../lib/util/errors.ts";
 import { positiveInt, runScript } from "../lib/cli/common.ts";
 import { mean, std as sd } from "../lib/sampling/stats.ts";
 import { parseCell } from "./ddpm_vs_ddim.ts";
+import { checkSeedSpacing } from "./pool_seeds.ts";
 
 /** FID of rows `picked` (indices into a pooled n_all × dim feature matrix). */
 function fidOfRows(
@@ -62,7 +63,13 @@ async function main(args: string[]): Promise<void> {
     .option(
       "--subsets <k>",
       "random pooled subsets (and real-image subsets)",
-      positiveInt("--subsets"),
+      (value: string) => {
+        const k = positiveInt("--subsets")(value);
+        if (k < 2) {
+          throw new InvalidArgumentError("--subsets must be ≥ 2 (a spread needs two values)");
+        }
+        return k;
+      },
       40,
     )
     .requiredOption("--out <dir>", "output directory")
@@ -79,11 +86,8 @@ async function main(args: string[]): Promise<void> {
         out: string;
       }
     >();
+  checkSeedSpacing(o.seeds, o.n, o.batch);
   const batches = Math.ceil(o.n / o.batch);
-  const sorted = [...o.seeds].sort((a, b) => a - b);
-  if (sorted.some((s, i) => i > 0 && s - sorted[i - 1] < batches)) {
-    throw new UserInputError(`--seeds must be at least ${batches} apart (batch b uses seed + b)`);
-  }
   const method = parseCell(o.cell);
   const started = performance.now();
   const backend = await setupBackend({});
