@@ -20,6 +20,8 @@ import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
 import { evaluateSamples } from "../lib/metrics/evaluate.ts";
 import { makeSchedule } from "../lib/models/diffusion/schedule.ts";
 import { makeSampler, type SamplingMethod } from "../lib/models/diffusion/samplers.ts";
+import { DPM_SPACINGS } from "../lib/models/diffusion/dpm_solver.ts";
+import { TIMESTEP_SPACINGS } from "../lib/models/diffusion/spacing.ts";
 import type { GenerativeModel } from "../lib/models/types.ts";
 import { imageGridPng, renderChart, type VegaLiteSpec } from "../lib/viz/mod.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
@@ -44,16 +46,26 @@ export const DEFAULT_CELLS = [
   "ddim-1000-eta1",
 ];
 
-/** "ddim-50-eta0" → { sampler: "ddim", steps: 50, eta: 0 }; a trailing "-es<λ>" adds Epsilon
- * Scaling ("ddim-50-eta0-es1.01" → epsilonScale 1.01). */
+/** "ddim-50-eta0" → { sampler: "ddim", steps: 50, eta: 0 }; a timestep spacing may follow
+ * ("ddim-50-eta0-quadratic"; ddpm, ddim and dpmpp-2m; default the sampler's), then "-es<λ>" for
+ * Epsilon Scaling ("ddim-50-eta0-es1.01" → epsilonScale 1.01). */
 export function parseCell(cell: string): SamplingMethod {
   const m = cell.match(
-    /^(ddpm|ddim|dpmpp-2m|heun|euler)-(\d+)(?:-eta([0-9.]+))?(?:-es([0-9]*\.?[0-9]+))?$/,
+    new RegExp(
+      `^(ddpm|ddim|dpmpp-2m|heun|euler)-(\\d+)(?:-eta([0-9.]+))?` +
+        `(?:-(${DPM_SPACINGS.join("|")}))?(?:-es([0-9]*\\.?[0-9]+))?$`,
+    ),
   );
-  if (!m || (m[3] !== undefined && m[1] !== "ddim") || (m[4] !== undefined && !(+m[4] > 0))) {
+  const spacingOk = (sampler: string, spacing: string) =>
+    spacing === "karras" ? sampler === "dpmpp-2m" : ["ddpm", "ddim", "dpmpp-2m"].includes(sampler);
+  if (
+    !m || (m[3] !== undefined && m[1] !== "ddim") ||
+    (m[4] !== undefined && !spacingOk(m[1], m[4])) || (m[5] !== undefined && !(+m[5] > 0))
+  ) {
     throw new UserInputError(
       `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η>, dpmpp-2m-<S>, heun-<S> or euler-<S>, ` +
-        `optionally followed by -es<λ> (Epsilon Scaling, λ > 0)`,
+        `optionally followed by a spacing (${TIMESTEP_SPACINGS.join(", ")}; karras for dpmpp-2m) ` +
+        `and -es<λ> (Epsilon Scaling, λ > 0)`,
     );
   }
   const method: SamplingMethod = {
@@ -61,7 +73,8 @@ export function parseCell(cell: string): SamplingMethod {
     steps: Number(m[2]),
   };
   if (m[1] === "ddim") method.eta = Number(m[3] ?? 0);
-  if (m[4] !== undefined) method.epsilonScale = Number(m[4]);
+  if (m[4] !== undefined) method.spacing = m[4] as SamplingMethod["spacing"];
+  if (m[5] !== undefined) method.epsilonScale = Number(m[5]);
   return method;
 }
 

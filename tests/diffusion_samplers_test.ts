@@ -265,11 +265,19 @@ Deno.test("one DDPM step equals Algorithm 2 computed here; DDIM η=1, S=T has DD
   }
 });
 
-Deno.test("timestep spacings: linspace / leading / trailing as in diffusers; S = T visits all", () => {
+Deno.test("timestep spacings: linspace / leading / trailing as in diffusers, DDIM's quadratic; S = T visits all", () => {
   assert.deepEqual(spacedTimesteps(1000, 5, "linspace"), [999, 749, 500, 250, 0]);
   assert.deepEqual(spacedTimesteps(1000, 5, "leading"), [800, 600, 400, 200, 0]);
   assert.deepEqual(spacedTimesteps(1000, 5, "trailing"), [999, 799, 599, 399, 199]);
-  for (const spacing of ["linspace", "leading", "trailing"] as const) {
+  // Quadratic (DDIM paper App. D.2): ⌊999·i²/49²⌋ for i = 0…49, bumped to stay distinct where
+  // the floor repeats (i = 1, 2: 0 and 1 → 1 and 2), so 50 distinct steps from 999 down to 0.
+  const quadratic = spacedTimesteps(1000, 50, "quadratic");
+  assert.deepEqual(quadratic.slice(0, 3), [999, 958, 919]);
+  assert.deepEqual(quadratic.slice(-8), [20, 14, 10, 6, 3, 2, 1, 0]);
+  assert.equal(new Set(quadratic).size, 50);
+  assert.ok(quadratic.every((t, i) => i === 0 || t < quadratic[i - 1]), "descending");
+  assert.deepEqual(spacedTimesteps(1000, 5, "quadratic"), [999, 561, 249, 62, 0]);
+  for (const spacing of ["linspace", "leading", "trailing", "quadratic"] as const) {
     const all = spacedTimesteps(1000, 1000, spacing);
     assert.deepEqual(all, Array.from({ length: 1000 }, (_, i) => 999 - i));
   }
@@ -299,7 +307,7 @@ function ddimClosedForm(sampler: Sampler, x: Float32Array): Float64Array {
 
 Deno.test("DDIM η=0 with the exact denoiser equals its closed form: z-score × ∏ cos Δθ", async () => {
   await useBackend("cpu");
-  for (const spacing of ["linspace", "leading", "trailing"] as const) {
+  for (const spacing of ["linspace", "leading", "trailing", "quadratic"] as const) {
     const sampler = makeSampler(schedule, { sampler: "ddim", steps: 10, eta: 0, spacing });
     const start = startNoise(1, 21);
     const x = start.dataSync() as Float32Array;
@@ -498,7 +506,30 @@ Deno.test("exp:ddpm_vs_ddim cells parse to sampling methods; bad cells are one-l
     eta: 0,
     epsilonScale: 1.01,
   });
-  for (const bad of ["ddim", "heun-10-eta1", "plms-20", "ddim-x-eta0", "ddim-50-eta0-es0"]) {
+  assert.deepEqual(parseCell("ddim-50-eta0-quadratic"), {
+    sampler: "ddim",
+    steps: 50,
+    eta: 0,
+    spacing: "quadratic",
+  });
+  assert.deepEqual(parseCell("dpmpp-2m-20-karras-es0.99"), {
+    sampler: "dpmpp-2m",
+    steps: 20,
+    spacing: "karras",
+    epsilonScale: 0.99,
+  });
+  for (
+    const bad of [
+      "ddim",
+      "heun-10-eta1",
+      "plms-20",
+      "ddim-x-eta0",
+      "ddim-50-eta0-es0",
+      "ddim-50-eta0-karras",
+      "heun-10-trailing",
+      "ddim-50-eta0-cubic",
+    ]
+  ) {
     assert.throws(() => parseCell(bad), UserInputError, bad);
   }
   // NFE per cell as the study reports it.

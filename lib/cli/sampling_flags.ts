@@ -29,7 +29,7 @@ export const SAMPLING_FLAG_HELP = {
   sampler: "diffusion sampler: ddpm | ddim | dpmpp-2m | euler | heun (default: the model's)",
   steps: "sampling steps S (default: the sampler's; ddpm: T)",
   eta: "DDIM η in [0, 1] (0 = deterministic)",
-  spacing: "timestep spacing: linspace | leading | trailing (| karras for dpmpp-2m)",
+  spacing: "timestep spacing: linspace | leading | trailing | quadratic (| karras for dpmpp-2m)",
   variance: "DDPM reverse variance: fixed-small | fixed-large",
   clip: "clip x̂₀ to [-1, 1] while sampling: none | static",
   epsilonScale: "Epsilon Scaling λ > 0: divide ε̂ by λ while sampling (Ning et al. 2024; 1 = off)",

@@ -6,7 +6,7 @@
  *   σ = η √((1 − ᾱ_{t'})/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_{t'})            (eq. 16)
  * η = 0: deterministic (the probability-flow ODE's Euler step in the √(1−ᾱ)/√ᾱ variable);
  * η = 1 with S = T: σ² = β̃_t, the DDPM posterior variance.
- * Any S ≤ T with `spacing` linspace | leading | trailing (spacing.ts). Unlike diffusers, which
+ * Any S ≤ T with `spacing` linspace | leading | trailing | quadratic (spacing.ts). Unlike diffusers, which
  * steps to t − T/S whatever the spacing, we step to the next timestep actually visited.
  *
  * Inversion (DdimInverseSampler, §4.3 / eq. 13 run backwards): image → noise by the same

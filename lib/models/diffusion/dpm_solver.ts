@@ -26,10 +26,10 @@ import {
   sigmaPoint,
   timestepPoint,
 } from "./denoiser.ts";
-import { spacedTimesteps, type TimestepSpacing } from "./spacing.ts";
+import { spacedTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "./spacing.ts";
 import { karrasSigmas } from "./karras.ts";
 
-export const DPM_SPACINGS = ["karras", "linspace", "leading", "trailing"] as const;
+export const DPM_SPACINGS = ["karras", ...TIMESTEP_SPACINGS] as const;
 export type DpmSpacing = TimestepSpacing | "karras";
 
 export interface DpmSolverOptions {
@@ -57,7 +57,7 @@ export class DpmSolverPlusPlus2M implements Sampler {
         sigmaPoint(this.schedule, sigma)
       );
     } else {
-      // diffusers: linspace and leading place S + 1 points and drop the one at 0.
+      // diffusers: linspace and leading (and here quadratic) place S + 1 points and drop the one at 0.
       const timesteps = spacing === "trailing"
         ? spacedTimesteps(T, steps, spacing)
         : spacedTimesteps(T, Math.min(steps + 1, T), spacing).slice(0, steps);

@@ -18,7 +18,7 @@ import { DDPM_VARIANCES, DdpmSampler, type DdpmVariance } from "./ddpm.ts";
 import { DDIM_DEFAULTS, DdimInverseSampler, DdimSampler } from "./ddim.ts";
 import { DPM_SPACINGS, DpmSolverPlusPlus2M, type DpmSpacing } from "./dpm_solver.ts";
 import { EulerKarrasSampler, HeunKarrasSampler } from "./karras.ts";
-import type { TimestepSpacing } from "./spacing.ts";
+import { TIMESTEP_SPACINGS, type TimestepSpacing } from "./spacing.ts";
 
 export const SAMPLER_NAMES = ["ddpm", "ddim", "dpmpp-2m", "euler", "heun"] as const;
 export type SamplerName = typeof SAMPLER_NAMES[number];
@@ -30,7 +30,7 @@ export interface SamplingMethod {
   steps?: number;
   /** DDIM η ∈ [0, 1]. */
   eta?: number;
-  /** Which timesteps: linspace | leading | trailing (ddpm, ddim, dpmpp-2m) or karras (dpmpp-2m;
+  /** Which timesteps: linspace | leading | trailing | quadratic (ddpm, ddim, dpmpp-2m) or karras (dpmpp-2m;
    * euler and heun always use Karras σ). Defaults (diffusers'): leading for ddpm/ddim, linspace for dpmpp-2m. */
   spacing?: DpmSpacing;
   /** DDPM reverse variance. */
@@ -103,7 +103,9 @@ export function makeSampler(schedule: NoiseSchedule, method: SamplingMethod): Sa
   const clip = method.clip;
   if (method.spacing === "karras" && (method.sampler === "ddpm" || method.sampler === "ddim")) {
     throw new UserInputError(
-      `spacing karras is for dpmpp-2m, euler and heun; ${method.sampler} takes linspace, leading or trailing`,
+      `spacing karras is for dpmpp-2m, euler and heun; ${method.sampler} takes ${
+        TIMESTEP_SPACINGS.join(", ")
+      }`,
     );
   }
   const spacing = method.spacing as TimestepSpacing | undefined;
