@@ -23,7 +23,6 @@ import {
 } from "../lib/metrics/mod.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
-import { UserInputError } from "../lib/util/errors.ts";
 import { positiveInt, runScript } from "../lib/cli/common.ts";
 import { mean, std as sd } from "../lib/sampling/stats.ts";
 import { parseCell } from "./ddpm_vs_ddim.ts";
