@@ -42,8 +42,50 @@ Deno.test("setupNotebook: GENLAB_BACKEND wins over the notebook's default; a bad
   }
 });
 
-Deno.test("notebooks: all execute headless in quick mode", async () => {
+interface NotebookCell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: Array<{ data?: Record<string, unknown>; text?: string | string[] }>;
+}
+
+async function readNotebook(path: string): Promise<{ cells: NotebookCell[] }> {
+  return JSON.parse(await Deno.readTextFile(path));
+}
+
+/** The display helpers (lib/viz/notebook.ts) are async: a call without `await` shows nothing, or
+ * "Promise { … }" when it ends a cell — how the committed ddim notebook lost its image grids. */
+const UNAWAITED_DISPLAY = /(?<![\w.])(?<!await )(showImages|showPng|showChart)\(/;
+
+Deno.test("notebooks: every showImages / showPng / showChart call is awaited", async () => {
+  const offenders: string[] = [];
+  for await (const entry of Deno.readDir("notebooks")) {
+    if (!entry.name.endsWith(".ipynb")) continue;
+    const notebook = await readNotebook(`notebooks/${entry.name}`);
+    notebook.cells.forEach((cell, i) => {
+      if (cell.cell_type !== "code") return;
+      for (const line of [cell.source].flat().join("").split("\n")) {
+        if (UNAWAITED_DISPLAY.test(line)) offenders.push(`${entry.name} cell ${i}: ${line.trim()}`);
+      }
+    });
+  }
+  assert.deepEqual(offenders, []);
+  assert.ok(
+    UNAWAITED_DISPLAY.test("showImages(x);") && !UNAWAITED_DISPLAY.test("await showImages(x);"),
+  );
+});
+
+Deno.test("notebooks: all execute headless in quick mode; no output is an un-awaited Promise", async () => {
   await runNotebooks([]);
+  for await (const entry of Deno.readDir("runs/notebooks")) {
+    if (!entry.name.endsWith(".ipynb")) continue;
+    const executed = await readNotebook(`runs/notebooks/${entry.name}`);
+    executed.cells.forEach((cell, i) => {
+      for (const output of cell.outputs ?? []) {
+        const text = [output.data?.["text/plain"] ?? output.text ?? ""].flat().join("");
+        assert.doesNotMatch(text, /Promise \{/, `${entry.name} cell ${i} displayed a Promise`);
+      }
+    });
+  }
 });
 
 const webgpu = await probeWebgpu();

@@ -16,7 +16,6 @@ import { renderChart, type VegaLiteSpec } from "./chart.ts";
 
 interface JupyterApi {
   display(data: Record<string, unknown>, options?: { raw?: boolean }): Promise<void>;
-  image(bytes: Uint8Array): unknown;
 }
 
 /** `Deno.jupyter` throws on access outside `deno jupyter`, so probe it inside try/catch. */
@@ -61,21 +60,6 @@ export async function setupNotebook(
   return { backend, quick };
 }
 
-/** Show an image grid inline: `await showImages(x)` as a cell's last expression (or keep the
- * returned object and end the cell with it). Async because the pixels are read with
- * `await images.data()` (the webgpu backend has no synchronous reads). Does not dispose `images`. */
-export async function showImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<unknown> {
-  const png = await imageGridPng(images, options);
-  if (!jupyter) return `(image grid: ${png.length} bytes of PNG)`;
-  return jupyter.image(png);
-}
-
-/** Show PNG bytes inline (e.g. a run's samples/film.png). */
-export function showPng(png: Uint8Array): unknown {
-  if (!jupyter) return `(image: ${png.length} bytes of PNG)`;
-  return jupyter.image(png);
-}
-
 /** Base64 in chunks: `btoa(String.fromCharCode(...bytes))` overflows the call stack past ~125 KB. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
@@ -104,11 +88,19 @@ export async function showChart(spec: VegaLiteSpec): Promise<void> {
   await jupyter.display(data, { raw: true });
 }
 
-/** Display an image grid now (for loops, where a cell's last expression cannot show each one). */
-export async function displayImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<void> {
-  const png = await imageGridPng(images, options);
+/** Show an image grid inline, now: `await showImages(x)` anywhere in a cell, loops included.
+ * Displayed as a side effect, not returned: a returned display object only shows when it is a
+ * cell's last expression, and an un-awaited Promise shows as "Promise { … }" (tests/notebooks_test.ts
+ * checks that every call is awaited). Async because the pixels are read with `await images.data()`
+ * (the webgpu backend has no synchronous reads). Does not dispose `images`. */
+export async function showImages(images: tf.Tensor4D, options: GridOptions = {}): Promise<void> {
+  await showPng(await imageGridPng(images, options), "image grid");
+}
+
+/** Show PNG bytes inline, now (e.g. a run's samples/film.png): `await showPng(bytes)`. */
+export async function showPng(png: Uint8Array, what = "image"): Promise<void> {
   if (!jupyter) {
-    console.log(`(image grid: ${png.length} bytes of PNG)`);
+    console.log(`(${what}: ${png.length} bytes of PNG)`);
     return;
   }
   await jupyter.display({ "image/png": toBase64(png) }, { raw: true });
