@@ -277,6 +277,16 @@ Deno.test("timestep spacings: linspace / leading / trailing as in diffusers, DDI
   assert.equal(new Set(quadratic).size, 50);
   assert.ok(quadratic.every((t, i) => i === 0 || t < quadratic[i - 1]), "descending");
   assert.deepEqual(spacedTimesteps(1000, 5, "quadratic"), [999, 561, 249, 62, 0]);
+  // DPM-Solver++ places S + 1 quadratic points and drops the one at 0, as for linspace/leading.
+  const dpmQuadratic = makeSampler(schedule, {
+    sampler: "dpmpp-2m",
+    steps: 20,
+    spacing: "quadratic",
+  });
+  assert.deepEqual(
+    dpmQuadratic.points.map((p) => p.t),
+    spacedTimesteps(1000, 21, "quadratic").slice(0, 20),
+  );
   for (const spacing of ["linspace", "leading", "trailing", "quadratic"] as const) {
     const all = spacedTimesteps(1000, 1000, spacing);
     assert.deepEqual(all, Array.from({ length: 1000 }, (_, i) => 999 - i));
