@@ -14,7 +14,7 @@
  * (every cell's first batch starts from the same noise).
  */
 import * as tf from "@tensorflow/tfjs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { BACKEND_NAMES, type BackendName, setupBackend } from "../lib/backend/mod.ts";
 import { loadRun, resolveSpec, train } from "../lib/train/trainer.ts";
 import { evaluateSamples } from "../lib/metrics/evaluate.ts";
@@ -26,7 +26,7 @@ import type { GenerativeModel } from "../lib/models/types.ts";
 import { imageGridPng, renderChart, type VegaLiteSpec } from "../lib/viz/mod.ts";
 import { gitCommit, writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { runScript } from "../lib/cli/common.ts";
+import { positiveInt, runScript } from "../lib/cli/common.ts";
 
 export const DEFAULT_CELLS = [
   "ddim-10-eta0",
@@ -303,16 +303,6 @@ interface Options {
   resume: boolean;
   trainSteps?: number;
   dataset?: string;
-}
-
-function positiveInt(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new InvalidArgumentError(`${name} must be an integer ≥ 1`);
-    }
-    return n;
-  };
 }
 
 async function main(args: string[]): Promise<void> {
