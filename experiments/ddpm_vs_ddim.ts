@@ -60,10 +60,11 @@ export function parseCell(cell: string): SamplingMethod {
     spacing === "karras" ? sampler === "dpmpp-2m" : ["ddpm", "ddim", "dpmpp-2m"].includes(sampler);
   if (
     !m || (m[3] !== undefined && m[1] !== "ddim") ||
+    (m[3] !== undefined && !(+m[3] >= 0 && +m[3] <= 1)) ||
     (m[4] !== undefined && !spacingOk(m[1], m[4])) || (m[5] !== undefined && !(+m[5] > 0))
   ) {
     throw new UserInputError(
-      `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η>, dpmpp-2m-<S>, heun-<S> or euler-<S>, ` +
+      `bad cell "${cell}": use ddpm-<S>, ddim-<S>-eta<η> (0 ≤ η ≤ 1), dpmpp-2m-<S>, heun-<S> or euler-<S>, ` +
         `optionally followed by a spacing (${TIMESTEP_SPACINGS.join(", ")}; karras for dpmpp-2m) ` +
         `and -es<λ> (Epsilon Scaling, λ > 0)`,
     );

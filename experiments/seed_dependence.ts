@@ -29,7 +29,7 @@ import { parseCell } from "./ddpm_vs_ddim.ts";
 import { checkSeedSpacing } from "./pool_seeds.ts";
 
 /** FID of rows `picked` (indices into a pooled n_all × dim feature matrix). */
-function fidOfRows(
+export function fidOfRows(
   pool: Float32Array,
   dim: number,
   picked: ArrayLike<number>,

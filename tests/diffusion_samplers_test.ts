@@ -38,6 +38,8 @@ import {
 import { UserInputError } from "../lib/util/errors.ts";
 import { type CellResult, parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
 import { checkStudies, compare, poolCells, type StudyRecord } from "../experiments/pool_seeds.ts";
+import { fidOfRows } from "../experiments/seed_dependence.ts";
+import { frechetDistance, GaussianStats } from "../lib/metrics/fid.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { maxAbsDiff, useBackend } from "./helpers.ts";
 
@@ -538,6 +540,9 @@ Deno.test("exp:ddpm_vs_ddim cells parse to sampling methods; bad cells are one-l
       "ddim-50-eta0-karras",
       "heun-10-trailing",
       "ddim-50-eta0-cubic",
+      "ddim-50-eta7",
+      "ddim-50-eta1.5",
+      "ddim-50-eta0.5.3",
     ]
   ) {
     assert.throws(() => parseCell(bad), UserInputError, bad);
@@ -610,4 +615,56 @@ Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only o
   assert.throws(() => checkStudies([studies[0], { ...studies[1], n: 512 }]), /differ in n/);
   assert.throws(() => checkStudies([studies[0], { ...studies[1], seed: 3 }]), /share start-noise/);
   assert.throws(() => checkStudies([studies[0]]), /at least two/);
+});
+
+Deno.test("exp:seed_dependence: the FID of picked pool rows is the 1-D closed form of exactly those rows", () => {
+  // One feature, so FID = (μa − μb)² + va + vb − 2·√(va·vb) with unbiased sample variances.
+  const pool = new Float32Array([5, 1, 9, 3, 100, 7]);
+  const reference = GaussianStats.fromRows(new Float32Array([0, 2, 4]), 3, 1).moments(); // μ 2, v 4
+  const picked = [3, 1, 5]; // values 3, 1, 7: μ 11/3, v (4/9 + 64/9 + 100/9) / 2 = 84/9
+  const va = 84 / 9, vb = 4;
+  const expected = (11 / 3 - 2) ** 2 + va + vb - 2 * Math.sqrt(va * vb);
+  const fid = fidOfRows(pool, 1, picked, reference);
+  assert.ok(Math.abs(fid - expected) < 1e-4, `${fid} vs ${expected}`);
+  // Rows equal to the reference's own: distance 0 (order does not matter).
+  const same = fidOfRows(new Float32Array([4, 9, 0, 2]), 1, [2, 3, 0], reference);
+  assert.ok(Math.abs(same) < 1e-4, `${same}`);
+  // Two features, rows picked out of a longer pool (rows 1, 5, 0): the FID of those rows copied.
+  const wide = new Float32Array([1, 2, 3, 5, -1, 0, 8, 8, 2, 2, 4, -3]);
+  const ref2 = GaussianStats.fromRows(new Float32Array([0, 0, 1, 1, 2, 0, 1, 3]), 4, 2).moments();
+  const direct = GaussianStats.fromRows(new Float32Array([3, 5, 4, -3, 1, 2]), 3, 2).moments();
+  const viaRows = fidOfRows(wide, 2, [1, 5, 0], ref2);
+  assert.ok(Math.abs(viaRows - frechetDistance(direct, ref2)) < 1e-9, `${viaRows}`);
+});
+
+Deno.test("exp:seed_dependence: bad options end in one line and a non-zero exit before any work", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  for (
+    const [extra, message] of [
+      [["--seeds", "301,401"], /at least three/],
+      [["--seeds", "1,2,3"], /share start-noise|apart/],
+      [["--seeds", "301,401,501", "--subsets", "1"], /--subsets must be ≥ 2/],
+      [["--seeds", "301,401,501", "--cell", "ddim-50-eta7"], /η|eta/],
+    ] as [string[], RegExp][]
+  ) {
+    const args = [
+      "--run",
+      "/nonexistent",
+      "--cell",
+      "ddim-50-eta1",
+      "--out",
+      "/nonexistent/out",
+      ...extra,
+    ];
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}experiments/seed_dependence.ts`, ...args],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.notEqual(out.code, 0, `${extra.join(" ")}: exit 0`);
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, message);
+  }
 });
