@@ -182,6 +182,28 @@ Deno.test("trainer: a NaN loss stops the run, names the last good checkpoint, ke
   }
 });
 
+Deno.test("trainer: keepCheckpoints keeps the newest k (default 2; 0 = every one written)", async () => {
+  await useBackend("cpu");
+  for (const [keep, expected] of [[undefined, [4, 6]], [3, [2, 4, 6]], [0, [1, 2, 3, 4, 5, 6]]]) {
+    const checkpointEvery = keep === 0 ? 1 : 2;
+    const spec = {
+      ...tinySpec(6),
+      checkpointEvery,
+      ...(keep === undefined ? {} : { keepCheckpoints: keep as number }),
+    };
+    const dir = `${await tempDir("keep")}/run`;
+    const result = await train(spec, { out: dir, progress: false });
+    result.model.dispose();
+    const steps = (await listCheckpoints(`${dir}/checkpoints`)).map((c) => c.step);
+    assert.deepEqual(steps, expected, `keepCheckpoints ${keep}`);
+  }
+  // Out of range: a one-line error naming the flag.
+  assert.throws(
+    () => resolveSpec("dcgan", { steps: 2, keepCheckpoints: -1, modelConfig: TINY }),
+    /--keep-checkpoints -1 is out of range: use an integer in \[0, 1000000000\]/,
+  );
+});
+
 Deno.test("checkpoint: round-trips tensors and extra state; write is atomic", async () => {
   await useBackend("cpu");
   const dir = await tempDir("ckpt");

@@ -30,6 +30,7 @@ interface TrainFlags {
   quick?: boolean;
   sampleEvery?: number;
   checkpointEvery?: number;
+  keepCheckpoints?: number;
   sampleCount?: number;
   set?: Record<string, unknown>;
   progress: boolean;
@@ -54,6 +55,7 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
       "--quick": flags.quick,
       "--sample-every": flags.sampleEvery,
       "--checkpoint-every": flags.checkpointEvery,
+      "--keep-checkpoints": flags.keepCheckpoints,
       "--sample-count": flags.sampleCount,
       "--out": flags.out,
     }).find(([, value]) => value !== undefined);
@@ -73,6 +75,7 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
     quick: flags.quick,
     sampleEvery: flags.sampleEvery,
     checkpointEvery: flags.checkpointEvery,
+    keepCheckpoints: flags.keepCheckpoints,
     sampleCount: flags.sampleCount,
     modelConfig: { ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}), ...flags.set },
   });

@@ -70,6 +70,11 @@ export function buildProgram(): Command {
       positiveInt("--checkpoint-every"),
     )
     .option(
+      "--keep-checkpoints <k>",
+      "checkpoints kept on disk, newest first (default 2; 0 = all, for post-hoc averaging)",
+      nonNegativeInt("--keep-checkpoints"),
+    )
+    .option(
       "--set <key=value>",
       "override a model option (repeatable), e.g. --set latentDim=64",
       collectSetting,

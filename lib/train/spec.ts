@@ -26,6 +26,9 @@ export const TRAIN_SPEC = z.strictObject({
   modelConfig: z.record(z.string(), z.unknown()),
   sampleEvery: count(1e9),
   checkpointEvery: count(1e9),
+  /** Checkpoints kept on disk, newest first (0 = all, e.g. for post-hoc weight averaging).
+   * Optional so run dirs written before it existed still validate; absent means 2. */
+  keepCheckpoints: z.number().int().min(0).max(1e9).optional(),
   /** Check tf.memory().numTensors every this many steps; a growing count is a leak. */
   leakCheckEvery: count(1e9),
   /** Images in each sample grid. */
@@ -43,11 +46,13 @@ const FLAG: Record<string, string> = {
   seed: "--seed",
   sampleEvery: "--sample-every",
   checkpointEvery: "--checkpoint-every",
+  keepCheckpoints: "--keep-checkpoints",
 };
 
 /** What a zod issue allows, in words, e.g. "an integer in [1, 8192]". */
 function allowed(key: string): string {
-  const field = TRAIN_SPEC.shape[key as keyof typeof TRAIN_SPEC.shape];
+  const declared = TRAIN_SPEC.shape[key as keyof typeof TRAIN_SPEC.shape];
+  const field = declared instanceof z.ZodOptional ? declared.unwrap() : declared;
   if (field instanceof z.ZodNumber) {
     return `an integer in [${field.minValue}, ${field.maxValue}]`;
   }

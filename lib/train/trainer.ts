@@ -142,6 +142,7 @@ export function resolveSpec(
     modelConfig,
     sampleEvery: flags.sampleEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
     checkpointEvery: flags.checkpointEvery ?? Math.max(1, Math.min(200, Math.ceil(steps / 10))),
+    ...(flags.keepCheckpoints !== undefined ? { keepCheckpoints: flags.keepCheckpoints } : {}),
     leakCheckEvery: flags.leakCheckEvery ?? 20,
     sampleCount: flags.sampleCount ?? 64,
   }, "flags");
@@ -390,7 +391,16 @@ async function trainLocked(
       const stopping = interrupted || stepsThisProcess === options.stopAfter || outOfTime;
       if (step % spec.checkpointEvery === 0 || step === spec.steps || stopping) {
         try {
-          await writeCheckpoint(model, ema, iterator, paths, step, seconds(), options.writeFile);
+          await writeCheckpoint(
+            model,
+            ema,
+            iterator,
+            paths,
+            step,
+            seconds(),
+            spec.keepCheckpoints ?? 2,
+            options.writeFile,
+          );
         } catch (error) {
           // The temp file is gone (writeFileAtomic) and the previous checkpoint untouched.
           const why = error instanceof Error ? error.message : String(error);
@@ -610,6 +620,7 @@ async function writeCheckpoint(
   paths: RunPaths,
   step: number,
   elapsedSeconds: number,
+  keep: number,
   writeFile?: WriteFile,
 ): Promise<void> {
   const tensors = collectWeights(model.weightGroups());
@@ -637,9 +648,11 @@ async function writeCheckpoint(
   } finally {
     owned.forEach((t) => t.dispose());
   }
-  // Keep the two newest checkpoints.
-  const all = await listCheckpoints(paths.checkpoints);
-  for (const old of all.slice(0, -2)) await Deno.remove(old.path);
+  // Keep the newest `keepCheckpoints` (default 2: the newest and a fallback should it be damaged).
+  if (keep > 0) {
+    const all = await listCheckpoints(paths.checkpoints);
+    for (const old of all.slice(0, -keep)) await Deno.remove(old.path);
+  }
 }
 
 async function restoreCheckpoint(
