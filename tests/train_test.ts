@@ -261,7 +261,18 @@ Deno.test("averageCheckpoints: EMA weights = mean of the snapshots; the rest is 
     (e: unknown) =>
       e instanceof UserInputError && /no checkpoint between steps 7 and 3/.test(e.message),
   );
+  // Error paths free what they loaded: an existing out dir (checked after the averaging), and a
+  // later snapshot whose EMA weights do not match the earlier ones.
+  const before = tf.memory().numTensors;
   await assert.rejects(() => averageCheckpoints(dir, { from: 1, out }), /already holds a run/);
+  const odd = new Map<string, tf.Tensor>([["ema/0", tf.zeros([1])]]);
+  await saveCheckpoint(`${dir}/checkpoints/step-00000004.ckpt`, odd, { step: 4 });
+  tf.dispose([...odd.values()]);
+  await assert.rejects(
+    () => averageCheckpoints(dir, { from: 3, out: `${out}-3` }),
+    /step-00000004\.ckpt has a different set of EMA weights/,
+  );
+  assert.equal(tf.memory().numTensors, before, "tensors left behind by failed averages");
 });
 
 Deno.test("checkpoint: round-trips tensors and extra state; write is atomic", async () => {

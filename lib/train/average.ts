@@ -54,40 +54,30 @@ export async function averageCheckpoints(
   }
   const sums = new Map<string, { shape: number[]; sum: Float64Array }>();
   let newest: Awaited<ReturnType<typeof loadCheckpoint<Record<string, unknown>>>> | null = null;
-  for (const [k, checkpoint] of picked.entries()) {
-    const contents = await loadCheckpoint<Record<string, unknown>>(checkpoint.path);
-    const emaNames = [...contents.tensors.keys()].filter((name) => name.startsWith("ema/"));
-    if (emaNames.length === 0) {
-      tf.dispose([...contents.tensors.values()]);
-      throw new UserInputError(
-        `${checkpoint.path} holds no EMA weights: averaging needs a model trained with an EMA`,
-      );
-    }
-    if (k > 0 && emaNames.length !== sums.size) {
-      tf.dispose([...contents.tensors.values()]);
-      throw new UserInputError(`${checkpoint.path} has a different set of EMA weights`);
-    }
-    for (const name of emaNames) {
-      const tensor = contents.tensors.get(name)!;
-      const values = tensor.dataSync();
-      const entry = sums.get(name) ??
-        { shape: tensor.shape, sum: new Float64Array(values.length) };
-      if (entry.sum.length !== values.length) {
-        throw new UserInputError(`${checkpoint.path}: ${name} changes shape between checkpoints`);
+  try {
+    for (const [k, checkpoint] of picked.entries()) {
+      const contents = await loadCheckpoint<Record<string, unknown>>(checkpoint.path);
+      try {
+        addEmaTensors(sums, contents.tensors, checkpoint.path, k === 0);
+      } catch (error) {
+        tf.dispose([...contents.tensors.values()]);
+        throw error;
       }
-      for (let i = 0; i < values.length; i++) entry.sum[i] += values[i];
-      sums.set(name, entry);
+      if (newest) tf.dispose([...newest.tensors.values()]);
+      newest = contents;
     }
+  } catch (error) {
     if (newest) tf.dispose([...newest.tensors.values()]);
-    newest = contents;
+    throw error;
   }
   const tensors = new Map(newest!.tensors);
   for (const [name, { shape, sum }] of sums) {
     tensors.get(name)!.dispose();
     tensors.set(name, tf.tensor(Float32Array.from(sum, (s) => s / picked.length), shape));
   }
-  const target = await createRunDir(options.out);
+  let target: Awaited<ReturnType<typeof createRunDir>>;
   try {
+    target = await createRunDir(options.out);
     await Deno.copyFile(paths.config, target.config);
     await Deno.copyFile(paths.metrics, target.metrics).catch(() => {});
     const last = picked.at(-1)!.step;
@@ -102,4 +92,32 @@ export async function averageCheckpoints(
     tf.dispose([...tensors.values()]);
   }
   return { out: target.root, steps: picked.map((c) => c.step) };
+}
+
+/** Add one checkpoint's `ema/<i>` tensors to the running sums (read, not disposed, here). */
+function addEmaTensors(
+  sums: Map<string, { shape: number[]; sum: Float64Array }>,
+  tensors: Map<string, tf.Tensor>,
+  path: string,
+  first: boolean,
+): void {
+  const emaNames = [...tensors.keys()].filter((name) => name.startsWith("ema/"));
+  if (emaNames.length === 0) {
+    throw new UserInputError(
+      `${path} holds no EMA weights: averaging needs a model trained with an EMA`,
+    );
+  }
+  if (!first && (emaNames.length !== sums.size || emaNames.some((name) => !sums.has(name)))) {
+    throw new UserInputError(`${path} has a different set of EMA weights`);
+  }
+  for (const name of emaNames) {
+    const tensor = tensors.get(name)!;
+    const values = tensor.dataSync();
+    const entry = sums.get(name) ?? { shape: tensor.shape, sum: new Float64Array(values.length) };
+    if (entry.sum.length !== values.length) {
+      throw new UserInputError(`${path}: ${name} changes shape between checkpoints`);
+    }
+    for (let i = 0; i < values.length; i++) entry.sum[i] += values[i];
+    sums.set(name, entry);
+  }
 }
