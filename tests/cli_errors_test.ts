@@ -222,7 +222,8 @@ const ROWS: Row[] = [
   },
   {
     args: ["train", "--resume", "RUN", "--set", "latentDim=3"],
-    pattern: /--set cannot change a resumed run/,
+    pattern:
+      /--set latentDim cannot change a resumed dcgan run \(it would change the training being continued\): no dcgan option may change on --resume/,
   },
   // model options
   { args: ["train", "dcgan", "--set", "nope=1"], pattern: /dcgan has no option 'nope'/ },

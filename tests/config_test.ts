@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { defineConfig, flag, int, number, oneOf } from "../lib/models/config.ts";
 import { DCGAN_CONFIG } from "../lib/models/gan/dcgan.ts";
+import { DDPM_CONFIG } from "../lib/models/diffusion/ddpm_model.ts";
 import { UserInputError } from "../lib/util/errors.ts";
 
 const TOY = defineConfig("toy", {
@@ -65,4 +66,9 @@ Deno.test("config: help and table list every option with default and range", () 
   }
   assert.match(TOY.help(), /width\s+channels \(default 8; integer in \[1, 64\]\)/);
   assert.match(DCGAN_CONFIG.help(), /discriminatorNorm.*one of batch \| none/);
+  // Options a resumed run may change are declared once and marked in --help.
+  assert.deepEqual(DDPM_CONFIG.resumable, ["emaDecay", "emaWarmup"]);
+  assert.match(DDPM_CONFIG.help(), /emaDecay .*\[0, 1\); may change on --resume\)/);
+  assert.doesNotMatch(DDPM_CONFIG.help(), /learningRate .*may change on --resume/);
+  assert.deepEqual(DCGAN_CONFIG.resumable, []);
 });

@@ -282,6 +282,65 @@ Deno.test("ema: a resumed run restores the EMA weights exactly; grids and loadRu
   assert.ok(maxAbsDiff(emaResumed, liveResumed) > 1e-6, "EMA differs from the live weights");
 });
 
+Deno.test("ema: --set emaDecay on --resume changes the EMA only; other options are refused in one line", async () => {
+  await useBackend("cpu");
+  const spec = () =>
+    resolveSpec("ddpm", {
+      quick: true,
+      steps: 6,
+      batch: 2,
+      seed: 3,
+      sampleCount: 2,
+      sampleEvery: 100,
+      modelConfig: { baseChannels: 4, groups: 2, emaWarmup: 2 },
+    });
+  const straightDir = `${await tempDir("ema-set-straight")}/run`;
+  (await train(spec(), { out: straightDir, progress: false })).model.dispose();
+  const dir = `${await tempDir("ema-set")}/run`;
+  (await train(spec(), { out: dir, progress: false, stopAfter: 3 })).model.dispose();
+  // As the CLI passes it: a string, coerced by the option's declared type. Decay 0 makes the EMA
+  // a copy of the live weights from step 4 on.
+  (await train({ resume: dir, set: { emaDecay: "0" } }, { progress: false })).model.dispose();
+  const weights = async (runDir: string, which: "ema" | "live") => {
+    const { model } = await loadRun(runDir, which);
+    const values = await Promise.all(
+      (model.weightGroups().unet as tf.Variable[]).map((v) => v.data()),
+    );
+    model.dispose();
+    return values.flatMap((v) => Array.from(v));
+  };
+  const live = await weights(dir, "live");
+  assert.deepEqual(live, await weights(straightDir, "live"), "the training itself is unchanged");
+  assert.deepEqual(await weights(dir, "ema"), live, "EMA with decay 0 = the live weights");
+  assert.ok(maxAbsDiff(await weights(straightDir, "ema"), live) > 1e-6, "decay 0.999 differs");
+  const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+  assert.equal(config.spec.modelConfig.emaDecay, 0);
+  assert.equal(config.model.config.emaDecay, 0);
+  assert.deepEqual(config.resumes.at(-1).set, { emaDecay: 0 });
+  // What would change the training is refused before anything runs, in one line.
+  const before = await Deno.readTextFile(`${dir}/config.json`);
+  for (
+    const [setting, pattern] of [
+      [
+        "learningRate=0.001",
+        /--set learningRate cannot change a resumed ddpm run .*only emaDecay, emaWarmup may be set/,
+      ],
+      [
+        "emaDecay=1",
+        /ddpm option emaDecay=1 is not allowed \(from --set\): expected number in \[0, 1\)/,
+      ],
+      ["noSuchOption=1", /ddpm has no option 'noSuchOption' \(from --set\)/],
+    ] as const
+  ) {
+    const result = await runCli(["train", "--resume", dir, "--steps", "8", "--set", setting]);
+    assert.notEqual(result.code, 0);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0], pattern);
+  }
+  assert.equal(await Deno.readTextFile(`${dir}/config.json`), before, "nothing written");
+});
+
 Deno.test("cli: sample --sampler/--steps/--eta writes the grid and its timing (NFE, s/image); bad values are one line", async () => {
   await useBackend("cpu");
   const dir = `${await tempDir("ddpm-cli")}/run`;

@@ -51,7 +51,6 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
       "--dataset": flags.dataset,
       "--batch": flags.batch,
       "--lr": flags.lr,
-      "--set": flags.set,
       "--quick": flags.quick,
       "--sample-every": flags.sampleEvery,
       "--checkpoint-every": flags.checkpointEvery,
@@ -62,7 +61,8 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
     if (fixed) {
       throw new UsageError(
         `${fixed[0]} cannot change a resumed run (its config.json fixes it): drop it; with ` +
-          `--resume only --steps, --backend, --threads and --no-progress apply`,
+          `--resume only --steps, --backend, --threads, --no-progress and --set of the model's ` +
+          `resumable options (train <model> --help) apply`,
       );
     }
   }
@@ -97,7 +97,7 @@ export async function runTrain(model: string | undefined, flags: TrainFlags): Pr
   try {
     let plan = null;
     try {
-      if (flags.resume) plan = await planResume(flags.resume, flags.steps);
+      if (flags.resume) plan = await planResume(flags.resume, flags.steps, flags.set);
       else await loadImageDataset(spec!.dataset, "train");
       await setupBackend({ backend: flags.backend, threads: flags.threads, verbose: true });
     } catch (error) {

@@ -76,7 +76,8 @@ export function buildProgram(): Command {
     )
     .option(
       "--set <key=value>",
-      "override a model option (repeatable), e.g. --set latentDim=64",
+      "override a model option (repeatable), e.g. --set latentDim=64; with --resume only the " +
+        "model's resumable ones (e.g. ddpm's emaDecay)",
       collectSetting,
     )
     .option("--no-progress", "no progress output")

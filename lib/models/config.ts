@@ -10,7 +10,9 @@
  * Declare options with the helpers below (`int`, `number`, `oneOf`, `flag`); each is a plain zod
  * schema with `.default()` and `.describe()`, so anything zod offers also works. Cross-option
  * rules go in `rules` (checked on the whole config); rules that need the data's shape (e.g. image
- * sides divisible by 4) go in `dataRules`.
+ * sides divisible by 4) go in `dataRules`. Options that never touch the training trajectory (an
+ * EMA's decay: the live weights, optimizer and data order do not read it) go in `resumable`, and
+ * only those may change with `train --resume <run> --set key=value`.
  *
  *   export const DCGAN_CONFIG = defineConfig("dcgan", {
  *     latentDim: int(100, { min: 1, max: 4096 }, "dimension of z ~ N(0, I)"),
@@ -76,6 +78,9 @@ export interface OptionInfo {
   /** What is allowed, e.g. "integer in [1, 4096]", "batch | none", "> 0". */
   allowed: string;
   description: string;
+  /** May change when a run is resumed (`train --resume --set`): it does not touch the training
+   * trajectory, only what is kept beside it. */
+  resumable: boolean;
 }
 
 /** A cross-option rule: `message` is shown (prefixed by the model name) when `check` is false. */
@@ -94,6 +99,8 @@ export interface ModelConfigSchema<C extends Record<string, unknown>> {
   readonly schema: z.ZodType<C>;
   readonly defaults: Readonly<C>;
   readonly options: readonly OptionInfo[];
+  /** The options `train --resume <run> --set` may change (see `OptionInfo.resumable`). */
+  readonly resumable: readonly string[];
   /** Validate a full or partial config (missing keys take defaults). `where` names the source
    * in the error, e.g. "--set" or "runs/x/config.json". Throws a one-line UserInputError. */
   parse(input: Record<string, unknown>, where?: string): C;
@@ -118,6 +125,7 @@ export function defineConfig<Shape extends AnyShape>(
   extra: {
     rules?: ConfigRule<z.output<z.ZodObject<Shape>>>[];
     dataRules?: DataRule<z.output<z.ZodObject<Shape>>>[];
+    resumable?: readonly (keyof Shape & string)[];
   } = {},
 ): ModelConfigSchema<z.output<z.ZodObject<Shape>> & Record<string, unknown>> {
   type C = z.output<z.ZodObject<Shape>> & Record<string, unknown>;
@@ -127,7 +135,11 @@ export function defineConfig<Shape extends AnyShape>(
       if (!rule.check(config as C)) ctx.addIssue({ code: "custom", message: rule.message });
     }
   });
-  const options = Object.entries(shape).map(([name, option]) => describeOption(name, option));
+  const resumable = extra.resumable ?? [];
+  const options = Object.entries(shape).map(([name, option]) => ({
+    ...describeOption(name, option),
+    resumable: (resumable as readonly string[]).includes(name),
+  }));
   const byName = new Map(options.map((o) => [o.name, o]));
   const defaults = object.parse({}) as C;
 
@@ -140,6 +152,7 @@ export function defineConfig<Shape extends AnyShape>(
     schema: object as unknown as z.ZodType<C>,
     defaults,
     options,
+    resumable,
     parse(input, where) {
       const result = object.safeParse(input);
       if (result.success) return result.data as C;
@@ -193,7 +206,7 @@ export function defineConfig<Shape extends AnyShape>(
       const lines = options.map((o) =>
         `  ${o.name.padEnd(width)}${o.description} (default ${
           JSON.stringify(o.default)
-        }; ${o.allowed})`
+        }; ${o.allowed}${o.resumable ? "; may change on --resume" : ""})`
       );
       return [`${model} options (set with --set key=value):`, ...lines].join("\n");
     },
@@ -204,8 +217,11 @@ export function defineConfig<Shape extends AnyShape>(
 // ---------------------------------------------------------------------------------------------
 // introspection of a zod option for help text
 
-// deno-lint-ignore no-explicit-any
-function describeOption(name: string, option: z.ZodDefault<any>): OptionInfo {
+function describeOption(
+  name: string,
+  // deno-lint-ignore no-explicit-any
+  option: z.ZodDefault<any>,
+): Omit<OptionInfo, "resumable"> {
   const description = option.description ?? "";
   const defaultValue = option.def.defaultValue;
   // deno-lint-ignore no-explicit-any

@@ -191,6 +191,8 @@ export interface ResumePlan {
   spec: TrainSpec;
   /** The checkpoint to continue from; null = the run never checkpointed (start at step 0). */
   from: { step: number; path: string } | null;
+  /** Model options changed for the rest of the run (`--set` on resume; resumable ones only). */
+  set?: Record<string, unknown>;
 }
 
 /**
@@ -198,10 +200,16 @@ export interface ResumePlan {
  * schema), metrics.jsonl, every checkpoint newer than the one chosen. Damaged checkpoints are
  * skipped with a one-line warning each; when nothing usable is left, a one-line UserInputError.
  */
-export async function planResume(runDir: string, steps?: number): Promise<ResumePlan> {
+export async function planResume(
+  runDir: string,
+  steps?: number,
+  set?: Record<string, unknown>,
+): Promise<ResumePlan> {
   const paths = await openRunDir(runDir);
   const { config, spec: saved } = await readRunConfig(paths);
-  const spec = steps === undefined ? saved : checkSpec({ ...saved, steps }, "flags");
+  let spec = steps === undefined ? saved : checkSpec({ ...saved, steps }, "flags");
+  const changes = set && Object.keys(set).length > 0 ? resumeSet(spec, set) : undefined;
+  if (changes) spec = changes.spec;
   const metrics = await checkMetrics(paths.metrics);
   const all = await listCheckpoints(paths.checkpoints);
   const { intact, damaged } = await findIntactCheckpoint(paths.checkpoints, metrics.rows.length);
@@ -236,19 +244,50 @@ export async function planResume(runDir: string, steps?: number): Promise<Resume
   if (isImageDatasetName(spec.dataset)) {
     await loadImageDataset(spec.dataset, "train"); // damaged data files fail here, before the backend
   }
-  return { paths, config, spec, from: intact };
+  return { paths, config, spec, from: intact, ...(changes ? { set: changes.set } : {}) };
+}
+
+/**
+ * `--set` on resume: only the options the model declares resumable (they never feed back into
+ * training, e.g. an EMA's decay), validated like any config; a one-line error otherwise.
+ */
+function resumeSet(
+  spec: TrainSpec,
+  raw: Record<string, unknown>,
+): { spec: TrainSpec; set: Record<string, unknown> } {
+  const schema = getModelEntry(spec.model).config;
+  const set = Object.fromEntries(
+    Object.entries(raw).map(([key, value]) => [key, schema.coerce(key, value)]),
+  );
+  const modelConfig = schema.parse({ ...spec.modelConfig, ...set }, "--set");
+  const fixed = Object.keys(set).find((key) => !schema.resumable.includes(key));
+  if (fixed) {
+    throw new UserInputError(
+      `--set ${fixed} cannot change a resumed ${spec.model} run (it would change the training ` +
+        `being continued): ${
+          schema.resumable.length > 0
+            ? `on --resume only ${schema.resumable.join(", ")} may be set`
+            : `no ${spec.model} option may change on --resume`
+        }; start a new run with --out instead`,
+    );
+  }
+  return { spec: { ...spec, modelConfig }, set };
 }
 
 /** Train a new run (`spec`) or continue one (`resume` = its run dir, or a plan of it). */
 export async function train(
-  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
+  specOrResume: TrainSpec | {
+    resume: string | ResumePlan;
+    steps?: number;
+    set?: Record<string, unknown>;
+  },
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const resuming = "resume" in specOrResume;
   const plan = !resuming
     ? null
     : typeof specOrResume.resume === "string"
-    ? await planResume(specOrResume.resume, specOrResume.steps)
+    ? await planResume(specOrResume.resume, specOrResume.steps, specOrResume.set)
     : specOrResume.resume;
   const root = plan?.paths.root ??
     options.out ??
@@ -263,7 +302,11 @@ export async function train(
 }
 
 async function trainLocked(
-  specOrResume: TrainSpec | { resume: string | ResumePlan; steps?: number },
+  specOrResume: TrainSpec | {
+    resume: string | ResumePlan;
+    steps?: number;
+    set?: Record<string, unknown>;
+  },
   plan: ResumePlan | null,
   root: string,
   options: TrainOptions,
@@ -291,8 +334,12 @@ async function trainLocked(
       at: new Date().toISOString(),
       commit: gitCommit(),
       backend: backendInfo(),
+      ...(plan.set ? { set: plan.set } : {}),
     });
-    await writeJsonAtomic(paths.config, { ...config, spec, resumes });
+    const changed = plan.set
+      ? { model: { ...(config.model as Record<string, unknown>), config: model.config } }
+      : {};
+    await writeJsonAtomic(paths.config, { ...config, spec, ...changed, resumes });
   } else {
     await writeJsonAtomic(paths.config, {
       spec,

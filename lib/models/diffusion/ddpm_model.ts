@@ -106,6 +106,8 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
   ),
   gridSteps: int(50, { min: 1, max: 10000 }, "steps of that sampler"),
 }, {
+  // The EMA never feeds back into training, so a resumed run may continue with another decay.
+  resumable: ["emaDecay", "emaWarmup"],
   rules: [
     {
       check: (c) => c.channelMults.split(",").every((m) => (c.baseChannels * +m) % c.groups === 0),
