@@ -244,75 +244,68 @@ Deno.test("ema: decay 0 equals the live weights; constant decay equals its close
   tf.dispose([...s, ...l, ...live]);
 });
 
-Deno.test("ema: a resumed run restores the EMA weights exactly; grids and loadRun use them", async () => {
-  await useBackend("cpu");
+/** A tiny 6-step DDPM run trained straight through, and the same spec stopped after step 3 (to
+ * be resumed by the caller). */
+async function straightAndStopped(name: string, seed: number) {
   const spec = () =>
     resolveSpec("ddpm", {
       quick: true,
       steps: 6,
       batch: 2,
-      seed: 2,
+      seed,
       sampleCount: 2,
       sampleEvery: 100,
       modelConfig: { baseChannels: 4, groups: 2, emaWarmup: 2 },
     });
-  const straightDir = `${await tempDir("ema-straight")}/run`;
-  const straight = await train(spec(), { out: straightDir, progress: false });
-  straight.model.dispose();
-  const dir = `${await tempDir("ema-resume")}/run`;
+  const straightDir = `${await tempDir(`${name}-straight`)}/run`;
+  (await train(spec(), { out: straightDir, progress: false })).model.dispose();
+  const dir = `${await tempDir(name)}/run`;
   (await train(spec(), { out: dir, progress: false, stopAfter: 3 })).model.dispose();
+  return { straightDir, dir };
+}
+
+/** The U-Net's EMA or live weights of a finished 6-step run, flattened. */
+async function unetWeights(runDir: string, which: "ema" | "live"): Promise<number[]> {
+  const { model, step } = await loadRun(runDir, which);
+  assert.equal(step, 6);
+  const values = await Promise.all(
+    (model.weightGroups().unet as tf.Variable[]).map((v) => v.data()),
+  );
+  model.dispose();
+  return values.flatMap((v) => Array.from(v));
+}
+
+Deno.test("ema: a resumed run restores the EMA weights exactly; grids and loadRun use them", async () => {
+  await useBackend("cpu");
+  const { straightDir, dir } = await straightAndStopped("ema-resume", 2);
   (await train({ resume: dir }, { progress: false })).model.dispose();
-  const weights = async (runDir: string, which: "ema" | "live") => {
-    const { model, step } = await loadRun(runDir, which);
-    assert.equal(step, 6);
-    const values = await Promise.all(
-      model.weightGroups().unet instanceof Array
-        ? (model.weightGroups().unet as tf.Variable[]).map((v) => v.data())
-        : [],
-    );
-    model.dispose();
-    return values.flatMap((v) => Array.from(v));
-  };
-  const emaStraight = await weights(straightDir, "ema");
-  const emaResumed = await weights(dir, "ema");
-  const liveResumed = await weights(dir, "live");
+  const emaStraight = await unetWeights(straightDir, "ema");
+  const emaResumed = await unetWeights(dir, "ema");
+  const liveResumed = await unetWeights(dir, "live");
   assert.ok(emaStraight.length > 100);
   assert.deepEqual(emaResumed, emaStraight, "EMA weights after resume");
-  assert.deepEqual(liveResumed, await weights(straightDir, "live"), "live weights after resume");
+  assert.deepEqual(
+    liveResumed,
+    await unetWeights(straightDir, "live"),
+    "live weights after resume",
+  );
   assert.ok(maxAbsDiff(emaResumed, liveResumed) > 1e-6, "EMA differs from the live weights");
 });
 
 Deno.test("ema: --set emaDecay on --resume changes the EMA only; other options are refused in one line", async () => {
   await useBackend("cpu");
-  const spec = () =>
-    resolveSpec("ddpm", {
-      quick: true,
-      steps: 6,
-      batch: 2,
-      seed: 3,
-      sampleCount: 2,
-      sampleEvery: 100,
-      modelConfig: { baseChannels: 4, groups: 2, emaWarmup: 2 },
-    });
-  const straightDir = `${await tempDir("ema-set-straight")}/run`;
-  (await train(spec(), { out: straightDir, progress: false })).model.dispose();
-  const dir = `${await tempDir("ema-set")}/run`;
-  (await train(spec(), { out: dir, progress: false, stopAfter: 3 })).model.dispose();
+  const { straightDir, dir } = await straightAndStopped("ema-set", 3);
   // As the CLI passes it: a string, coerced by the option's declared type. Decay 0 makes the EMA
   // a copy of the live weights from step 4 on.
   (await train({ resume: dir, set: { emaDecay: "0" } }, { progress: false })).model.dispose();
-  const weights = async (runDir: string, which: "ema" | "live") => {
-    const { model } = await loadRun(runDir, which);
-    const values = await Promise.all(
-      (model.weightGroups().unet as tf.Variable[]).map((v) => v.data()),
-    );
-    model.dispose();
-    return values.flatMap((v) => Array.from(v));
-  };
-  const live = await weights(dir, "live");
-  assert.deepEqual(live, await weights(straightDir, "live"), "the training itself is unchanged");
-  assert.deepEqual(await weights(dir, "ema"), live, "EMA with decay 0 = the live weights");
-  assert.ok(maxAbsDiff(await weights(straightDir, "ema"), live) > 1e-6, "decay 0.999 differs");
+  const live = await unetWeights(dir, "live");
+  assert.deepEqual(
+    live,
+    await unetWeights(straightDir, "live"),
+    "the training itself is unchanged",
+  );
+  assert.deepEqual(await unetWeights(dir, "ema"), live, "EMA with decay 0 = the live weights");
+  assert.ok(maxAbsDiff(await unetWeights(straightDir, "ema"), live) > 1e-6, "decay 0.999 differs");
   const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
   assert.equal(config.spec.modelConfig.emaDecay, 0);
   assert.equal(config.model.config.emaDecay, 0);
