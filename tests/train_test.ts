@@ -261,7 +261,7 @@ Deno.test("averageCheckpoints: EMA weights = mean of the snapshots; the rest is 
     (e: unknown) =>
       e instanceof UserInputError && /no checkpoint between steps 7 and 3/.test(e.message),
   );
-  // Error paths free what they loaded: an existing out dir (checked after the averaging), and a
+  // Error paths free what they loaded: an existing out dir (refused before any snapshot loads), and a
   // later snapshot whose EMA weights do not match the earlier ones.
   const before = tf.memory().numTensors;
   await assert.rejects(() => averageCheckpoints(dir, { from: 1, out }), /already holds a run/);

@@ -52,6 +52,9 @@ export async function averageCheckpoints(
       }): choose --from/--to among those, or train with --keep-checkpoints 0`,
     );
   }
+  // Refuse an --out that holds a run before any snapshot is read (a failed average leaves at
+  // most this empty dir, which a retry reuses).
+  const target = await createRunDir(options.out);
   const sums = new Map<string, { shape: number[]; sum: Float64Array }>();
   let newest: Awaited<ReturnType<typeof loadCheckpoint<Record<string, unknown>>>> | null = null;
   try {
@@ -75,9 +78,7 @@ export async function averageCheckpoints(
     tensors.get(name)!.dispose();
     tensors.set(name, tf.tensor(Float32Array.from(sum, (s) => s / picked.length), shape));
   }
-  let target: Awaited<ReturnType<typeof createRunDir>>;
   try {
-    target = await createRunDir(options.out);
     await Deno.copyFile(paths.config, target.config);
     await Deno.copyFile(paths.metrics, target.metrics).catch(() => {});
     const last = picked.at(-1)!.step;
