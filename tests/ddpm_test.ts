@@ -162,6 +162,48 @@ Deno.test("ddpm: log-normal timesteps follow ln σ ~ N(P_mean, P_std²); cosine 
   );
 });
 
+Deno.test("ddpm: terminalSnr=zero trains on Lin et al.'s rescaled schedule (x_T pure noise, v-target −x₀) and samples stay finite; ε refused", async () => {
+  await useBackend("cpu");
+  const model = tinyModel({ predictionType: "v", lossWeighting: "simple", terminalSnr: "zero" }, 2);
+  const T = model.config.timesteps;
+  // Algorithm 1 of Lin et al.: √ᾱ shifted so √ᾱ_T = 0 and scaled so √ᾱ_1 is unchanged — recomputed
+  // here from the linear schedule (so every step in between is checked, not only the ends).
+  const plain = linearAlphaBar(T).map(Math.sqrt);
+  const first = plain[0], last = plain[T - 1];
+  for (let t = 0; t < T; t++) {
+    const expected = ((plain[t] - last) * first / (first - last)) ** 2;
+    assert.ok(Math.abs(model.schedule.alphaBar[t] - expected) < 1e-12, `ᾱ_${t}`);
+  }
+  assert.equal(model.schedule.alphaBar[T - 1], 0);
+  // At t = T the input is the noise alone and the v-target is −x₀: the loss is ‖net(ε) + x₀‖².
+  const { x } = batch(2, 4);
+  const noise = tf.randomNormal([2, 8, 8, 1], 0, 1, "float32", 9) as tf.Tensor4D;
+  const tLast = tf.tensor1d([T - 1, T - 1], "int32");
+  const loss = model.loss(x, tLast, noise);
+  const out = model.network.apply(noise, tLast);
+  const expected = tf.mean(tf.square(tf.add(out, x)));
+  assert.ok(Math.abs((await loss.data())[0] - (await expected.data())[0]) < 1e-6);
+  // Every sampler starts at (or next to) t = T, where ᾱ = 0: nothing may become NaN or infinite.
+  for (
+    const method of [
+      { sampler: "ddpm", steps: 10 },
+      { sampler: "ddim", steps: 5, eta: 0, spacing: "trailing" },
+      { sampler: "dpmpp-2m", steps: 5 },
+      { sampler: "heun", steps: 3 },
+    ] as Record<string, string | number>[]
+  ) {
+    const images = await model.sample(2, { seed: 3, method });
+    assert.ok((await images.data()).every(Number.isFinite), `${method.sampler}: finite samples`);
+    images.dispose();
+  }
+  tf.dispose([x, noise, tLast, loss, out, expected]);
+  model.dispose();
+  assert.throws(
+    () => DDPM_CONFIG.parse({ terminalSnr: "zero" }),
+    /terminalSnr=zero needs predictionType=v/,
+  );
+});
+
 Deno.test("ddpm: tensor count flat over 200 training steps and over a whole sampling loop", async () => {
   await useBackend("cpu");
   const model = tinyModel({ baseChannels: 4, groups: 2, attention: "none" });

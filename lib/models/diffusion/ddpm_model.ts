@@ -38,7 +38,7 @@ import type {
   SampleOptions,
 } from "../types.ts";
 import { UNet } from "./unet.ts";
-import { BETA_SCHEDULES, NoiseSchedule } from "./schedule.ts";
+import { BETA_SCHEDULES, NoiseSchedule, TERMINAL_SNR } from "./schedule.ts";
 import { LOSS_WEIGHTINGS, lossWeight, PREDICTION_TYPES, predictionTarget } from "./prediction.ts";
 import { Denoiser, type DiffusionNet } from "./denoiser.ts";
 import { parseSamplingMethod, sampleDiffusion, SAMPLER_NAMES } from "./samplers.ts";
@@ -53,6 +53,11 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
     "β schedule (linear: Ho et al. 1e-4…0.02; cosine: Nichol & Dhariwal 2021)",
   ),
   timesteps: int(1000, { min: 2, max: 10000 }, "diffusion steps T"),
+  terminalSnr: oneOf(
+    TERMINAL_SNR,
+    "as-is",
+    "zero: rescale the schedule so ᾱ_T = 0 and x_T is pure noise (Lin et al. 2024; needs v or x0)",
+  ),
   predictionType: oneOf(
     PREDICTION_TYPES,
     "epsilon",
@@ -114,6 +119,11 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
       message: "groups must divide baseChannels × every channel multiplier",
     },
     {
+      // ε alone cannot give x̂₀ where ᾱ = 0 (prediction.ts), so every sampler would fail at t = T.
+      check: (c) => c.terminalSnr === "as-is" || c.predictionType !== "epsilon",
+      message: "terminalSnr=zero needs predictionType=v (or x0): ε cannot give x̂₀ at ᾱ_T = 0",
+    },
+    {
       check: (c) => c.learningRateDecay === "constant" || c.decaySteps > c.warmupSteps,
       message: "learningRateDecay=cosine needs decaySteps > warmupSteps: set decaySteps=<--steps>",
     },
@@ -170,6 +180,7 @@ export class Ddpm implements GenerativeModel {
     const schedule = this.schedule = new NoiseSchedule({
       kind: config.schedule,
       timesteps: config.timesteps,
+      terminalSnr: config.terminalSnr,
     });
     const weights = schedule.snr.map((snr) =>
       lossWeight(config.lossWeighting, config.predictionType, snr, config.minSnrGamma)
