@@ -16,6 +16,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../lib/util/files.ts";
 import { UserInputError } from "../lib/util/errors.ts";
 import { runScript } from "../lib/cli/common.ts";
 import { mean, std } from "../lib/sampling/stats.ts";
+import { TIMESTEP_SPACINGS } from "../lib/models/diffusion/spacing.ts";
 
 export interface StudyRecord {
   model: string;
@@ -110,8 +111,13 @@ export function poolCells(studies: StudyRecord[]): PooledCell[] {
   });
 }
 
-/** Issue 9's comparisons on FID means over the seeds both cells were measured at. */
+/** Issue 9's comparisons on FID means over the seeds both cells were measured at. DDIM-50 η = 0
+ * is compared with DDPM-1000 at the sampler's default spacing and at every explicit spacing the
+ * studies hold (a zero-terminal-SNR model is meant to be sampled with "trailing"). */
 export function compare(studies: StudyRecord[]): Comparison[] {
+  const spacings = TIMESTEP_SPACINGS.filter((spacing) =>
+    studies.some((s) => s.cells.some((c) => c.cell === `ddim-50-eta0-${spacing}`))
+  );
   const pairs = [
     {
       name: "DDIM-50 (η = 0) vs DDPM-1000",
@@ -119,6 +125,12 @@ export function compare(studies: StudyRecord[]): Comparison[] {
       baseline: "ddpm-1000",
       target: 0.15,
     },
+    ...spacings.map((spacing) => ({
+      name: `DDIM-50 (η = 0, ${spacing} spacing) vs DDPM-1000`,
+      cell: `ddim-50-eta0-${spacing}`,
+      baseline: "ddpm-1000",
+      target: 0.15,
+    })),
     {
       name: "DPM-Solver++(2M)-20 vs DDIM-50",
       cell: "dpmpp-2m-20",

@@ -615,6 +615,15 @@ Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only o
   assert.throws(() => checkStudies([studies[0], { ...studies[1], n: 512 }]), /differ in n/);
   assert.throws(() => checkStudies([studies[0], { ...studies[1], seed: 3 }]), /share start-noise/);
   assert.throws(() => checkStudies([studies[0]]), /at least two/);
+  // A spacing variant of DDIM-50 gets its own comparison with DDPM-1000, over its own shared seeds.
+  studies[0].cells.push(cell("ddim-50-eta0-trailing", 11, 50));
+  studies[1].cells.push(cell("ddim-50-eta0-trailing", 13, 60));
+  const [leading, trailing] = compare(studies);
+  assert.equal(leading.pooled_gap, gap.pooled_gap);
+  assert.equal(trailing.name, "DDIM-50 (η = 0, trailing spacing) vs DDPM-1000");
+  assert.ok(Math.abs(trailing.pooled_gap - (24 / 22 - 1)) < 1e-12);
+  assert.equal(trailing.met, true);
+  assert.equal(compare(studies).length, 2); // no DPM-Solver++ cells, so no third comparison
 });
 
 Deno.test("exp:seed_dependence: the FID of picked pool rows is the 1-D closed form of exactly those rows", () => {
