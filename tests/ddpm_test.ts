@@ -48,15 +48,19 @@ async function referenceLoss(
   t: number[],
   noise: tf.Tensor4D,
   labels?: tf.Tensor1D,
+  perturbation?: { gamma: number; xi: tf.Tensor4D },
 ): Promise<number> {
   const { predictionType, lossWeighting, minSnrGamma, timesteps } = model.config;
   const alphaBar = linearAlphaBar(timesteps);
   const x = await x0.data(), e = await noise.data();
+  const xi = perturbation ? await perturbation.xi.data() : undefined;
   const D = x.length / t.length;
   const xt = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const ab = alphaBar[t[Math.floor(i / D)]];
-    xt[i] = Math.sqrt(ab) * x[i] + Math.sqrt(1 - ab) * e[i];
+    // DDPM-IP (Ning et al. 2023): the input is built from ε + γξ; the target below keeps ε.
+    const inputNoise = xi ? e[i] + perturbation!.gamma * xi[i] : e[i];
+    xt[i] = Math.sqrt(ab) * x[i] + Math.sqrt(1 - ab) * inputNoise;
   }
   const out = tf.tidy(() =>
     model.network.apply(tf.tensor4d(xt, x0.shape), tf.tensor1d(t, "int32"), labels)
@@ -83,34 +87,50 @@ async function referenceLoss(
   return loss;
 }
 
-Deno.test("ddpm: the training step's loss equals Algorithm 1 computed independently (ε, x₀, v; simple, min-SNR; class labels)", async () => {
+Deno.test("ddpm: the training step's loss equals Algorithm 1 computed independently (ε, x₀, v; simple, min-SNR; class labels; input perturbation)", async () => {
   await useBackend("cpu");
   const cases: Partial<DdpmConfig>[] = [
     { predictionType: "epsilon", lossWeighting: "simple" },
     { predictionType: "epsilon", lossWeighting: "min-snr" },
     { predictionType: "x0", lossWeighting: "min-snr", minSnrGamma: 2 },
     { predictionType: "v", lossWeighting: "min-snr", conditioning: "class" },
+    { predictionType: "v", lossWeighting: "min-snr", inputPerturbation: 0.1 },
+    { predictionType: "epsilon", lossWeighting: "simple", inputPerturbation: 0.5 },
   ];
   for (const overrides of cases) {
     const model = tinyModel(overrides, 3);
     const { x, labels } = batch(4, 5);
-    // The step draws t (JS side) then the noise seed from the model's RNG: replay that stream.
+    // The step draws t (JS side), the noise seed, then (γ > 0) ξ's seed from the model's RNG:
+    // replay that stream.
     const replay = Rng.fromState(model.rng.state());
     const t = Array.from({ length: 4 }, () => replay.int(model.config.timesteps));
     const noise = tf.randomNormal([4, 8, 8, 1], 0, 1, "float32", replay.seed()) as tf.Tensor4D;
+    const gamma = overrides.inputPerturbation ?? 0;
+    const xi = gamma > 0
+      ? tf.randomNormal([4, 8, 8, 1], 0, 1, "float32", replay.seed()) as tf.Tensor4D
+      : undefined;
+    const perturbation = xi ? { gamma, xi } : undefined;
     const condition = overrides.conditioning === "class" ? labels : undefined;
-    const expected = await referenceLoss(model, x, t, noise, condition);
+    const expected = await referenceLoss(model, x, t, noise, condition, perturbation);
+    if (perturbation) {
+      // The perturbation must matter at this size, or the check below could not tell it was used.
+      const unperturbed = await referenceLoss(model, x, t, noise, condition);
+      assert.ok(
+        Math.abs(unperturbed - expected) > 1e-3 * expected,
+        `${unperturbed} vs ${expected}`,
+      );
+    }
     const { loss } = await model.trainStep({ x, labels }, 1);
     assert.ok(
       Math.abs(loss - expected) <= 1e-5 * Math.max(1, expected),
       `${JSON.stringify(overrides)}: step loss ${loss} vs independent ${expected}`,
     );
-    // model.loss gives the same number for the same (t, ε) after the step changed the weights.
+    // model.loss gives the same number for the same (t, ε, ξ) after the step changed the weights.
     const tT = tf.tensor1d(t, "int32");
-    const after = model.loss(x, tT, noise, condition);
-    const again = await referenceLoss(model, x, t, noise, condition);
+    const after = model.loss(x, tT, noise, condition, xi);
+    const again = await referenceLoss(model, x, t, noise, condition, perturbation);
     assert.ok(Math.abs((await after.data())[0] - again) <= 1e-5 * Math.max(1, again));
-    for (const tensor of [x, labels, noise, tT, after]) tensor.dispose();
+    for (const tensor of [x, labels, noise, tT, after, ...(xi ? [xi] : [])]) tensor.dispose();
     model.dispose();
   }
 });

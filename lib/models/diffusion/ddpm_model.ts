@@ -69,6 +69,11 @@ export const DDPM_CONFIG = defineConfig("ddpm", {
     "simple: plain MSE on the target (L_simple); min-snr: Min-SNR-γ (Hang et al. 2023)",
   ),
   minSnrGamma: number(5, { gt: 0, max: 1e6 }, "γ of Min-SNR-γ (paper: 5)"),
+  inputPerturbation: number(
+    0,
+    { min: 0, max: 10 },
+    "γ of input perturbation (Ning et al. 2023, DDPM-IP; paper: 0.1): x_t from ε + γξ, target from ε",
+  ),
   timestepSampling: oneOf(
     ["uniform", "log-normal"],
     "uniform",
@@ -198,12 +203,26 @@ export class Ddpm implements GenerativeModel {
   }
 
   /** The Algorithm 1 loss for given x₀, timesteps t ([B] int32) and noise ε (a scalar). Public
-   * so tests can check it against an independent computation with fixed t and ε. */
-  loss(x0: tf.Tensor4D, t: tf.Tensor1D, noise: tf.Tensor4D, labels?: tf.Tensor1D): tf.Scalar {
+   * so tests can check it against an independent computation with fixed t and ε.
+   *
+   * With `inputPerturbation` γ > 0 and a second draw ξ, the network sees x_t built from ε + γξ
+   * but is still asked for the target of ε (Ning et al. 2023, Eq. 9): training inputs then carry
+   * the kind of error the sampler's own earlier steps leave in x_t ("exposure bias"). */
+  loss(
+    x0: tf.Tensor4D,
+    t: tf.Tensor1D,
+    noise: tf.Tensor4D,
+    labels?: tf.Tensor1D,
+    perturbation?: tf.Tensor4D,
+  ): tf.Scalar {
     return tf.tidy(() => {
       const col = (table: tf.Tensor1D) => tf.reshape(tf.gather(table, t), [-1, 1, 1, 1]);
       const a = col(this.#sqrtAlphaBar), s = col(this.#sqrtOneMinusAlphaBar);
-      const xt = tf.add(tf.mul(a, x0), tf.mul(s, noise)) as tf.Tensor4D;
+      const gamma = this.config.inputPerturbation;
+      const inputNoise = perturbation && gamma > 0
+        ? tf.add(noise, tf.mul(gamma, perturbation))
+        : noise;
+      const xt = tf.add(tf.mul(a, x0), tf.mul(s, inputNoise)) as tf.Tensor4D;
       const target = predictionTarget(this.config.predictionType, x0, noise, { a, s });
       const output = this.network.apply(xt, t, this.#labelsFor(labels));
       const perImage = tf.mean(tf.square(tf.sub(output, target)), [1, 2, 3]);
@@ -247,10 +266,14 @@ export class Ddpm implements GenerativeModel {
     setLearningRate(this.#optimizer, this.learningRateAt(step));
     const t = tf.tensor1d(this.drawTimesteps(batch.x.shape[0]), "int32");
     const noise = tf.randomNormal(batch.x.shape, 0, 1, "float32", this.rng.seed()) as tf.Tensor4D;
+    // ξ is drawn only when used, so γ = 0 keeps the RNG stream (and the losses) of earlier runs.
+    const perturbation = this.config.inputPerturbation > 0
+      ? tf.randomNormal(batch.x.shape, 0, 1, "float32", this.rng.seed()) as tf.Tensor4D
+      : undefined;
     const variables = this.network.variables();
     const [loss, gradNorm] = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
-        () => this.loss(batch.x, t, noise, batch.labels),
+        () => this.loss(batch.x, t, noise, batch.labels, perturbation),
         variables,
       );
       const norm = globalNorm(Object.values(grads));
@@ -264,6 +287,7 @@ export class Ddpm implements GenerativeModel {
     });
     t.dispose();
     noise.dispose();
+    perturbation?.dispose();
     const [lossValue] = await loss.data();
     const [normValue] = await gradNorm.data();
     loss.dispose();
