@@ -205,13 +205,23 @@ export function readme(
   }
   const ddpm = by("ddpm-1000"), ddim50 = by("ddim-50-eta0"), dpm20 = by("dpmpp-2m-20");
   const checks: string[] = [];
-  if (ddpm && ddim50) {
-    const speed = ddpm.sample_seconds / ddim50.sample_seconds;
-    const fid = ddim50.classifier_fid / ddpm.classifier_fid - 1;
+  // DDIM-50 at the sampler's default spacing, then at every explicit spacing the study ran
+  // (as exp:pool_seeds compares them; a zero-terminal-SNR model is sampled "trailing").
+  const ddimCells = [
+    { label: "DDIM-50 (η = 0)", row: ddim50 },
+    ...TIMESTEP_SPACINGS.map((spacing) => ({
+      label: `DDIM-50 (η = 0, ${spacing} spacing)`,
+      row: by(`ddim-50-eta0-${spacing}`),
+    })),
+  ];
+  for (const { label, row } of ddimCells) {
+    if (!ddpm || !row) continue;
+    const speed = ddpm.sample_seconds / row.sample_seconds;
+    const fid = row.classifier_fid / ddpm.classifier_fid - 1;
     checks.push(
-      `- DDIM-50 (η = 0) vs DDPM-1000: ${speed.toFixed(1)}× faster in sampling wall time ` +
+      `- ${label} vs DDPM-1000: ${speed.toFixed(1)}× faster in sampling wall time ` +
         `(target ≥ 19×: ${speed >= 19 ? "met" : "missed"}); FID ${
-          ddim50.classifier_fid.toFixed(2)
+          row.classifier_fid.toFixed(2)
         } vs ` +
         `${ddpm.classifier_fid.toFixed(2)}, ${(100 * fid).toFixed(1)} % ` +
         `(target within 15 %: ${Math.abs(fid) <= 0.15 || fid < 0 ? "met" : "missed"})`,

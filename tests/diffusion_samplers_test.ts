@@ -36,7 +36,7 @@ import {
   sampleLoop,
 } from "../lib/models/diffusion/samplers.ts";
 import { UserInputError } from "../lib/util/errors.ts";
-import { type CellResult, parseCell, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
+import { type CellResult, parseCell, readme, resumableCells } from "../experiments/ddpm_vs_ddim.ts";
 import { checkStudies, compare, poolCells, type StudyRecord } from "../experiments/pool_seeds.ts";
 import { fidOfRows } from "../experiments/seed_dependence.ts";
 import { frechetDistance, GaussianStats } from "../lib/metrics/fid.ts";
@@ -576,6 +576,35 @@ Deno.test("exp:ddpm_vs_ddim --resume keeps cells only from a sitting with the sa
       String(key),
     );
   }
+});
+
+Deno.test("exp:ddpm_vs_ddim README: DDIM-50 at the default and at each explicit spacing is compared with DDPM-1000", () => {
+  const cell = (name: string, fid: number, seconds: number) =>
+    ({
+      cell: name,
+      nfe: 50,
+      classifier_fid: fid,
+      sample_seconds: seconds,
+      images_per_second: 1,
+      classifier_kid_mean: 0,
+      classifier_kid_std: 0,
+      classifier_is_mean: null,
+      precision: 0,
+      recall: 0,
+    }) as unknown as CellResult;
+  const rows = [
+    cell("ddim-50-eta0", 13, 50),
+    cell("ddim-50-eta0-trailing", 11.4, 40),
+    cell("ddpm-1000", 10, 1000),
+  ];
+  const text = readme({ command: "x", n: 1024, seed: 1, batch: 256 }, rows, [], 1, true);
+  const lines = text.split("\n").filter((l) => l.includes("vs DDPM-1000"));
+  assert.deepEqual(lines, [
+    "- DDIM-50 (η = 0) vs DDPM-1000: 20.0× faster in sampling wall time (target ≥ 19×: met); " +
+    "FID 13.00 vs 10.00, 30.0 % (target within 15 %: missed)",
+    "- DDIM-50 (η = 0, trailing spacing) vs DDPM-1000: 25.0× faster in sampling wall time " +
+    "(target ≥ 19×: met); FID 11.40 vs 10.00, 14.0 % (target within 15 %: met)",
+  ]);
 });
 
 Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only over shared seeds", () => {
