@@ -236,6 +236,18 @@ Deno.test("ddpm: tensor count flat over 200 training steps and over a whole samp
     if (step === 2 || step === 200) counts.push(tf.memory().numTensors);
   }
   assert.equal(counts[1], counts[0], "tensors after step 2 vs step 200");
+  // Input perturbation draws one more tensor (ξ) per step: it must be freed too.
+  const perturbed = tinyModel({
+    baseChannels: 4,
+    groups: 2,
+    attention: "none",
+    inputPerturbation: 0.1,
+  });
+  await perturbed.trainStep({ x, labels }, 1);
+  const afterOne = tf.memory().numTensors;
+  for (let step = 2; step <= 20; step++) await perturbed.trainStep({ x, labels }, step);
+  assert.equal(tf.memory().numTensors, afterOne, "tensors after perturbed step 1 vs step 20");
+  perturbed.dispose();
   const methods: Record<string, string | number>[] = [
     { sampler: "ddpm", steps: 100 },
     { sampler: "ddim", steps: 10, eta: 1 },
