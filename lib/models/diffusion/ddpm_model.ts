@@ -206,7 +206,7 @@ export class Ddpm implements GenerativeModel {
    * so tests can check it against an independent computation with fixed t and ε.
    *
    * With `inputPerturbation` γ > 0 and a second draw ξ, the network sees x_t built from ε + γξ
-   * but is still asked for the target of ε (Ning et al. 2023, Eq. 9): training inputs then carry
+   * but is still asked for the target of ε (Ning et al. 2023, "DDPM-IP"): training inputs carry
    * the kind of error the sampler's own earlier steps leave in x_t ("exposure bias"). */
   loss(
     x0: tf.Tensor4D,
