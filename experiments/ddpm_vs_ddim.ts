@@ -184,15 +184,20 @@ export function readme(
     "",
     markdownTable(rows),
   ];
-  const sittings = [...new Set(rows.map((r) => `${r.commit ?? "?"} @ ${r.measured_at ?? "?"}`))];
-  if (new Set(rows.map((r) => r.commit)).size > 1) {
+  // A cell kept by --resume was measured before this run started (ISO times compare as
+  // strings), even when the commit is the same.
+  const keptEarlier = rows.some((r) =>
+    r.measured_at !== undefined && meta.started !== undefined &&
+    r.measured_at < String(meta.started)
+  );
+  if (keptEarlier || new Set(rows.map((r) => r.commit)).size > 1) {
     lines.push(
       "Cells were measured in more than one sitting (`--resume`; same model, n, seeds, backend):",
       "",
       ...rows.map((r) => `- ${r.cell}: commit ${r.commit}, measured ${r.measured_at}`),
       "",
     );
-  } else if (sittings.length > 0) lines.push(`All cells measured in one sitting.`, "");
+  } else if (rows.length > 0) lines.push(`All cells measured in one sitting.`, "");
   if (skipped.length > 0) {
     lines.push(
       "Cells not run (predicted from the measured time per network evaluation to exceed the budget):",

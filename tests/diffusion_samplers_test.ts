@@ -607,6 +607,40 @@ Deno.test("exp:ddpm_vs_ddim README: DDIM-50 at the default and at each explicit 
   ]);
 });
 
+Deno.test("exp:ddpm_vs_ddim README: a cell kept by --resume is listed with its sitting even at the same commit", () => {
+  const cell = (name: string, measuredAt: string) =>
+    ({
+      cell: name,
+      nfe: 50,
+      classifier_fid: 10,
+      sample_seconds: 1,
+      images_per_second: 1,
+      classifier_kid_mean: 0,
+      classifier_kid_std: 0,
+      classifier_is_mean: null,
+      precision: 0,
+      recall: 0,
+      commit: "aaa",
+      measured_at: measuredAt,
+    }) as unknown as CellResult;
+  const meta = { command: "x", n: 1024, seed: 1, batch: 256, started: "2026-12-03T14:51:15.140Z" };
+  const resumed = readme(
+    meta,
+    [
+      cell("ddim-50-eta0", "2026-12-03T14:02:53.679Z"),
+      cell("ddpm-1000", "2026-12-03T15:56:21.038Z"),
+    ],
+    [],
+    1,
+    true,
+  );
+  assert.ok(resumed.includes("more than one sitting"), resumed);
+  assert.ok(resumed.includes("- ddim-50-eta0: commit aaa, measured 2026-12-03T14:02:53.679Z"));
+  assert.ok(!resumed.includes("All cells measured in one sitting."));
+  const fresh = readme(meta, [cell("ddpm-1000", "2026-12-03T15:56:21.038Z")], [], 1, true);
+  assert.ok(fresh.includes("All cells measured in one sitting."), fresh);
+});
+
 Deno.test("exp:pool_seeds: per-cell mean and sd across seeds; comparisons only over shared seeds", () => {
   const base = {
     model: "runs/x",
