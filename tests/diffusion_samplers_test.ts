@@ -578,20 +578,24 @@ Deno.test("exp:ddpm_vs_ddim --resume keeps cells only from a sitting with the sa
   }
 });
 
+/** A study cell with only the fields the README reads. */
+const studyCell = (name: string, fid: number, seconds: number, extra: Partial<CellResult> = {}) =>
+  ({
+    cell: name,
+    nfe: 50,
+    classifier_fid: fid,
+    sample_seconds: seconds,
+    images_per_second: 1,
+    classifier_kid_mean: 0,
+    classifier_kid_std: 0,
+    classifier_is_mean: null,
+    precision: 0,
+    recall: 0,
+    ...extra,
+  }) as unknown as CellResult;
+
 Deno.test("exp:ddpm_vs_ddim README: DDIM-50 at the default and at each explicit spacing is compared with DDPM-1000", () => {
-  const cell = (name: string, fid: number, seconds: number) =>
-    ({
-      cell: name,
-      nfe: 50,
-      classifier_fid: fid,
-      sample_seconds: seconds,
-      images_per_second: 1,
-      classifier_kid_mean: 0,
-      classifier_kid_std: 0,
-      classifier_is_mean: null,
-      precision: 0,
-      recall: 0,
-    }) as unknown as CellResult;
+  const cell = studyCell;
   const rows = [
     cell("ddim-50-eta0", 13, 50),
     cell("ddim-50-eta0-trailing", 11.4, 40),
@@ -609,20 +613,7 @@ Deno.test("exp:ddpm_vs_ddim README: DDIM-50 at the default and at each explicit 
 
 Deno.test("exp:ddpm_vs_ddim README: a cell kept by --resume is listed with its sitting even at the same commit", () => {
   const cell = (name: string, measuredAt: string) =>
-    ({
-      cell: name,
-      nfe: 50,
-      classifier_fid: 10,
-      sample_seconds: 1,
-      images_per_second: 1,
-      classifier_kid_mean: 0,
-      classifier_kid_std: 0,
-      classifier_is_mean: null,
-      precision: 0,
-      recall: 0,
-      commit: "aaa",
-      measured_at: measuredAt,
-    }) as unknown as CellResult;
+    studyCell(name, 10, 1, { commit: "aaa", measured_at: measuredAt });
   const meta = { command: "x", n: 1024, seed: 1, batch: 256, started: "2026-12-03T14:51:15.140Z" };
   const resumed = readme(
     meta,
